@@ -1,0 +1,112 @@
+/**
+ * Every error warmpool throws or queues is a `WarmpoolError` with a stable `code`, so callers (and the pool
+ * service, which sends codes over its socket) can branch on the code instead of parsing messages.
+ */
+export abstract class WarmpoolError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option or argument has a value the pool cannot work with. Thrown at once; nothing is started. */
+export class InvalidOptionError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_INVALID_OPTION';
+
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    expected: string,
+  ) {
+    super(`Expected \`${option}\` to be ${expected}, got ${describeValue(value)}`);
+  }
+}
+
+/** The pool was cleaned up: pending and later `get()` calls reject with this. */
+export class PoolClosedError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_POOL_CLOSED';
+
+  constructor(message = 'The pool has been cleaned up') {
+    super(message);
+  }
+}
+
+/**
+ * A creation ran past its deadline (it is cancelled and queued as this error), or `cleanup({ timeoutMs })`
+ * gave up waiting for workers (thrown by `cleanup`).
+ */
+export class WorkerTimeoutError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_WORKER_TIMEOUT';
+
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A factory's `createContainer` rejected; the original error is the `cause`. */
+export class ContainerCreationError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_CREATION_FAILED';
+
+  constructor(cause: unknown) {
+    super(`Container creation failed: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+/** Destroying a container failed; the pool queues this and carries on. */
+export class ContainerDestroyError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_DESTROY_FAILED';
+
+  constructor(
+    readonly containerName: string,
+    cause: unknown,
+  ) {
+    super(`Destroying container ${containerName} failed: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+/** The image (Docker) or base container (LXC) a factory needs cannot be had; every creation fails fast. */
+export class ImageUnavailableError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_IMAGE_UNAVAILABLE';
+
+  constructor(
+    readonly image: string,
+    cause?: unknown,
+  ) {
+    super(`Image ${image} is not available${cause === undefined ? '' : `: ${errorMessage(cause)}`}`, { cause });
+  }
+}
+
+/** A container never became ready: it stopped, or its readiness command never succeeded. */
+export class ContainerNotReadyError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_NOT_READY';
+}
+
+/** A backend command or engine call failed. The cause carries the engine's own error. */
+export class BackendError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_BACKEND';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
+  if (value === null) return '`null`';
+  if (typeof value === 'object') {
+    let shown: string;
+    try {
+      shown = JSON.stringify(value) ?? String(value);
+    } catch {
+      shown = Object.prototype.toString.call(value);
+    }
+    return `\`${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}\` (object)`;
+  }
+  return `\`${String(value)}\` (${typeof value})`;
+}
