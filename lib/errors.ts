@@ -96,17 +96,24 @@ export function errorMessage(error: unknown): string {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
-  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-  if (value === null) return '`null`';
-  if (typeof value === 'object') {
-    let shown: string;
-    try {
-      shown = JSON.stringify(value) ?? String(value);
-    } catch {
-      shown = Object.prototype.toString.call(value);
+  switch (typeof value) {
+    case 'function':
+      return `a function (${value.name || 'anonymous'})`;
+    case 'string':
+      return `\`${JSON.stringify(value)}\` (string)`;
+    case 'object': {
+      if (value === null) return '`null`';
+      let shown: string;
+      try {
+        shown = JSON.stringify(value);
+      } catch {
+        shown = Object.prototype.toString.call(value);
+      }
+      return `\`${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}\` (object)`;
     }
-    return `\`${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}\` (object)`;
+    case 'symbol':
+      return `\`${value.toString()}\` (symbol)`;
+    default:
+      return `\`${String(value)}\` (${typeof value})`;
   }
-  return `\`${String(value)}\` (${typeof value})`;
 }

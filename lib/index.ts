@@ -1,0 +1,16 @@
+export { Pool, type GetOptions, type CleanupOptions } from './pool.js';
+export type { PoolOptions } from './pool-options.js';
+export type {
+  Container,
+  ContainerFactory,
+  CreateContainerOptions,
+  ContainerDescriptor,
+  ExecOptions,
+  ExecResult,
+  RunnableContainer,
+} from './container.js';
+export { type Clock, systemClock } from './clock.js';
+export { ErrorQueue, type ErrorEntry } from './error-queue.js';
+export type { PoolEvents, PoolEventName, PoolListener } from './pool-events.js';
+export { createLogger, type PoolLogger, type LogLevel } from './logger.js';
+export * from './errors.js';
