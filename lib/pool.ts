@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import type { Container, ContainerFactory } from './container.js';
 import { CreationWorker } from './creation-worker.js';
 import { CheckoutWaiter } from './checkout-waiter.js';
@@ -156,7 +157,9 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
     const ready = this.#ready.clear();
     logger.debug(`cleanup: destroying ${ready.length} ready containers, cancelled ${this.#stragglers.size} creations`);
-    await Promise.all(ready.map((container) => this.#destroy(container, 'cleanup')));
+    // As many removals at once as creations: a pool of thousands must not hit the engine with thousands at once.
+    const removals = new PQueue({ concurrency: this.#options.maxWorkers });
+    await removals.addAll(ready.map((container) => () => this.#destroy(container, 'cleanup')));
   }
 
   async #waitForStragglers(timeoutMs: number): Promise<void> {
