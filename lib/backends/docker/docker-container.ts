@@ -1,0 +1,136 @@
+import type Dockerode from 'dockerode';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
+import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
+import { engineStatusCode, forceRemove, resolveDockerEngine } from './docker-engine.js';
+import type { DockerEngine } from './docker-engine.js';
+import { runDockerExec } from './docker-exec.js';
+import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
+import type { TarEntry } from './single-file-tar.js';
+
+/** Symlinks `readFile` follows before it gives up (a loop, most likely). */
+const maxSymlinkHops = 8;
+
+/** A running Docker container made by DockerFactory (or found again with `openDockerContainer`). */
+export class DockerContainer implements RunnableContainer, AsyncDisposable {
+  readonly backend = 'docker' as const;
+  readonly #docker: Dockerode;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(
+    docker: Dockerode,
+    readonly id: string,
+    readonly name: string,
+  ) {
+    this.#docker = docker;
+  }
+
+  describe(): ContainerDescriptor {
+    return { backend: this.backend, id: this.id, name: this.name };
+  }
+
+  /** See `runDockerExec`: a timeout resolves with `timedOut: true` and exit code 124; an abort rejects. */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    return runDockerExec(this.#docker, this.id, argv, options);
+  }
+
+  async writeFile(path: string, data: string | Uint8Array): Promise<void> {
+    const { dir, base } = splitFilePath(path);
+    const archive = createSingleFileTar(base, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    const container = this.#docker.getContainer(this.id);
+    try {
+      try {
+        await container.putArchive(archive, { path: dir });
+      } catch (error) {
+        // 404: the directory is missing. Creating it only then keeps the common case at one engine call.
+        if (engineStatusCode(error) !== 404) throw error;
+        const mkdir = await this.exec(['mkdir', '-p', dir]);
+        if (mkdir.exitCode !== 0) throw new Error(`mkdir -p ${dir} exited ${mkdir.exitCode}: ${mkdir.stderr.trim()}`);
+        await container.putArchive(archive, { path: dir });
+      }
+    } catch (error) {
+      const message = `Writing ${path} in container ${this.name} failed: ${errorMessage(error)}`;
+      throw new BackendError(message, { cause: error });
+    }
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    let current = path;
+    for (let hop = 0; hop <= maxSymlinkHops; hop++) {
+      splitFilePath(current);
+      const entry = await this.#readArchiveEntry(current, path);
+      if (entry.type === '0' || entry.type === '7') return entry.data;
+      if (entry.type !== '2') {
+        throw new BackendError(
+          `Reading ${path} in container ${this.name} failed: not a regular file (tar type ${entry.type})`,
+        );
+      }
+      current = posix.resolve(posix.dirname(current), entry.linkName);
+    }
+    throw new BackendError(`Reading ${path} in container ${this.name} failed: more than ${maxSymlinkHops} symlinks`);
+  }
+
+  /** Force-removes the container. Idempotent: a container already gone, or being removed, counts as destroyed. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= forceRemove(this.#docker, this.id).catch((error: unknown) => {
+      this.#destroyed = undefined;
+      throw new BackendError(`Removing container ${this.name} failed: ${errorMessage(error)}`, { cause: error });
+    });
+    return this.#destroyed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+
+  async #readArchiveEntry(path: string, requested: string): Promise<TarEntry> {
+    try {
+      const stream = (await this.#docker.getContainer(this.id).getArchive({ path })) as Readable;
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      const entry = readFirstTarEntry(Buffer.concat(chunks));
+      if (entry === undefined) throw new Error('the engine sent an empty archive');
+      return entry;
+    } catch (error) {
+      const reason = engineStatusCode(error) === 404 ? `no such file: ${path}` : errorMessage(error);
+      throw new BackendError(`Reading ${requested} in container ${this.name} failed: ${reason}`, { cause: error });
+    }
+  }
+}
+
+export interface OpenDockerContainerOptions {
+  /** The engine the container lives on. @default as DockerFactory's `docker` option */
+  readonly docker?: DockerEngine;
+}
+
+/** A DockerContainer for a descriptor from `describe()`, possibly made by another process. Does not call the engine. */
+export function openDockerContainer(
+  descriptor: ContainerDescriptor,
+  options: OpenDockerContainerOptions = {},
+): DockerContainer {
+  const valid =
+    typeof descriptor === 'object' &&
+    (descriptor as unknown) !== null &&
+    descriptor.backend === 'docker' &&
+    typeof descriptor.id === 'string' &&
+    descriptor.id !== '' &&
+    typeof descriptor.name === 'string';
+  if (!valid) {
+    const expected = 'a Docker container descriptor ({ backend: "docker", id, name })';
+    throw new InvalidOptionError('descriptor', descriptor, expected);
+  }
+  return new DockerContainer(resolveDockerEngine(options.docker), descriptor.id, descriptor.name);
+}
+
+function splitFilePath(path: unknown): { dir: string; base: string } {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.endsWith('/') || path.includes('\0')) {
+    throw new InvalidOptionError('path', path, 'an absolute path to a file');
+  }
+  const normalized = posix.normalize(path);
+  const base = posix.basename(normalized);
+  if (Buffer.byteLength(base) > maxTarNameBytes || base === '..' || base === '.') {
+    throw new InvalidOptionError('path', path, `a file path whose last part is at most ${maxTarNameBytes} bytes`);
+  }
+  return { dir: posix.dirname(normalized), base };
+}

@@ -1,0 +1,77 @@
+import type Dockerode from 'dockerode';
+import type { Readable } from 'node:stream';
+import { BackendError, ImageUnavailableError, errorMessage } from '../../errors.js';
+import { engineStatusCode } from './docker-engine.js';
+import { raceAbort } from './abort-race.js';
+
+type ProgressModem = {
+  followProgress(stream: Readable, onFinished: (error: Error | null, output: unknown[]) => void): void;
+};
+
+/**
+ * Makes sure a factory's image is on the engine, once per factory: the first creation looks, a missing image is
+ * pulled once for all concurrent creations, and an image that cannot be had stays unavailable, so every later
+ * creation fails fast with the same ImageUnavailableError instead of hammering a registry. An engine that does
+ * not answer is not the image's fault: that failure is not kept, and the next creation asks again.
+ */
+export class DockerImageSupply {
+  readonly #docker: Dockerode;
+  readonly #image: string;
+  #ready: Promise<void> | undefined;
+
+  constructor(docker: Dockerode, image: string) {
+    this.#docker = docker;
+    this.#image = image;
+  }
+
+  /** Resolves once the image is there; rejects with ImageUnavailableError, BackendError or `signal.reason`. */
+  async ensure(signal?: AbortSignal): Promise<void> {
+    if (this.#ready === undefined) {
+      const ready = this.#obtain();
+      this.#ready = ready;
+      // A caller that aborted no longer listens; this handler keeps a later rejection from going unhandled.
+      ready.catch((error: unknown) => {
+        if (!(error instanceof ImageUnavailableError) && this.#ready === ready) this.#ready = undefined;
+      });
+    }
+    await raceAbort(this.#ready, signal);
+  }
+
+  async #obtain(): Promise<void> {
+    if (await this.#isPresent()) return;
+    try {
+      await this.#pull();
+    } catch (error) {
+      throw new ImageUnavailableError(this.#image, error);
+    }
+    if (!(await this.#isPresent())) {
+      throw new ImageUnavailableError(this.#image, new Error('the pull finished but the engine does not have it'));
+    }
+  }
+
+  async #isPresent(): Promise<boolean> {
+    try {
+      await this.#docker.getImage(this.#image).inspect();
+      return true;
+    } catch (error) {
+      if (engineStatusCode(error) === 404) return false;
+      throw new BackendError(`Inspecting image ${this.#image} failed: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async #pull(): Promise<void> {
+    const stream = (await this.#docker.pull(this.#image)) as Readable;
+    const output = await new Promise<unknown[]>((resolve, reject) => {
+      (this.#docker.modem as ProgressModem).followProgress(stream, (error, events) => {
+        if (error === null) resolve(events);
+        else reject(error);
+      });
+    });
+    // A failed pull often ends normally with the failure as its last progress event.
+    for (const event of output) {
+      if (typeof event === 'object' && event !== null && 'error' in event) {
+        throw new Error(String(event.error));
+      }
+    }
+  }
+}
