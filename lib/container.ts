@@ -39,6 +39,9 @@ export interface ExecOptions {
   readonly cwd?: string;
 }
 
+/** The exit code every backend reports for an exec that ran past its timeout (and was killed), as `timeout(1)` does. */
+export const timedOutExitCode = 124;
+
 export interface ExecResult {
   readonly exitCode: number;
   readonly stdout: string;

@@ -1,5 +1,6 @@
 export { Pool, type GetOptions, type CleanupOptions } from './pool.js';
 export type { PoolOptions } from './pool-options.js';
+export { timedOutExitCode } from './container.js';
 export type {
   Container,
   ContainerFactory,
@@ -14,3 +15,6 @@ export { ErrorQueue, type ErrorEntry } from './error-queue.js';
 export type { PoolEvents, PoolEventName, PoolListener } from './pool-events.js';
 export { createLogger, type PoolLogger, type LogLevel } from './logger.js';
 export * from './errors.js';
+export * from './backends/docker/index.js';
+export * from './backends/lxc/index.js';
+export { isProcessAlive, validatePoolId } from './backends/owner.js';

@@ -25,7 +25,8 @@ export function randomSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-const poolIdPattern = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+// 32 characters at most: with the longest pid and the suffix, an LXC name stays within its 64.
+const poolIdPattern = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 
 /**
  * A pool id goes into container names and labels, so it must be valid in both Docker and LXC names and short

@@ -7,11 +7,10 @@ import {
   openDockerContainer,
   poolLabel,
   reapDockerOrphans,
-  timedOutExitCode,
 } from '../../lib/backends/docker/index.js';
 import type { DockerContainer } from '../../lib/backends/docker/index.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
-import { BackendError, errorMessage } from '../../lib/index.js';
+import { BackendError, errorMessage, timedOutExitCode } from '../../lib/index.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 
 // One container, many commands and files: what a test job does with a container it took from the pool.

@@ -2,11 +2,9 @@ import type Dockerode from 'dockerode';
 import { Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecOptions, ExecResult } from '../../container.js';
+import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../container.js';
 import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
 
-/** The exit code a timed-out exec reports, as `timeout(1)` does; the command itself was killed with SIGKILL. */
-export const timedOutExitCode = 124;
 
 /**
  * Docker has no API to kill an exec'd process, so a command that may have to be stopped (it has a timeout or a

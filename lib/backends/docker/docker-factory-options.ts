@@ -13,7 +13,7 @@ export interface DockerFactoryOptions {
   readonly docker?: DockerEngine;
   /**
    * Names the pool on the engine: it goes into container names and the `warmpool.pool` label that reaping uses.
-   * Lowercase letters, digits, `_`, `.`, `-`; 1 to 40 characters, starting with a letter or digit.
+   * Lowercase letters, digits, `_`, `.`, `-`; 1 to 32 characters, starting with a letter or digit.
    * @example 'lab-a'
    */
   readonly poolId: string;

@@ -1,0 +1,119 @@
+import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
+import { BackendError, InvalidOptionError } from '../../errors.js';
+import { runAttached } from './lxc-attach.js';
+import { destroyLxcContainer } from './lxc-destroy.js';
+import { validateLxcName } from './lxc-names.js';
+import { validateAbsolutePath, validateArgv, validateEnv, validateExecOptions } from './lxc-validation.js';
+
+const writeFileScript = 'mkdir -p "$(dirname "$1")" && cat > "$1"';
+
+export interface LxcContainerOptions {
+  /** Environment every command run in the container gets; `exec`'s own `env` wins key by key. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A running LXC container. Commands run through `lxc-attach --clear-env`, so the host's environment never
+ * leaks in; files go in and out through the same channel (stdin of `cat`, stdout of `cat`), which needs only
+ * `/bin/sh`, `mkdir`, `dirname` and `cat` inside the container.
+ */
+export class LxcContainer implements RunnableContainer, AsyncDisposable {
+  readonly backend = 'lxc' as const;
+  readonly id: string;
+  readonly name: string;
+  readonly lxcpath: string;
+  readonly #env: Readonly<Record<string, string>>;
+  #destroying: Promise<void> | undefined;
+
+  constructor(lxcpath: string, name: string, options: LxcContainerOptions = {}) {
+    this.lxcpath = validateAbsolutePath('lxcpath', lxcpath);
+    this.name = validateLxcName(name);
+    this.id = name;
+    this.#env = validateEnv('env', options.env);
+  }
+
+  describe(): ContainerDescriptor {
+    return { backend: this.backend, id: this.id, name: this.name, lxcpath: this.lxcpath };
+  }
+
+  /**
+   * Runs `argv` (no shell) and resolves with its exit code and output, exactly as written (no trimming).
+   * On `timeoutMs` the command is killed and the result has `timedOut: true` and exit code 137; when `signal`
+   * aborts it is killed and the call rejects with the signal's reason. Rejects with BackendError when
+   * lxc-attach cannot enter the container (e.g. it is not running).
+   */
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const command = validateArgv('argv', argv);
+    const { signal, timeoutMs, env, cwd } = validateExecOptions(options);
+    const result = await runAttached({
+      lxcpath: this.lxcpath,
+      name: this.name,
+      argv: command,
+      env: { ...this.#env, ...env },
+      cwd,
+      signal,
+      timeoutMs,
+    });
+    return {
+      exitCode: result.exitCode,
+      stdout: result.stdout.toString('utf8'),
+      stderr: result.stderr.toString('utf8'),
+      timedOut: result.timedOut,
+    };
+  }
+
+  async writeFile(path: string, data: string | Uint8Array): Promise<void> {
+    validateAbsolutePath('path', path);
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new InvalidOptionError('data', data, 'a string or a Uint8Array');
+    }
+    const result = await runAttached({
+      lxcpath: this.lxcpath,
+      name: this.name,
+      argv: ['/bin/sh', '-c', writeFileScript, 'sh', path],
+      env: {},
+      input: data,
+    });
+    if (result.exitCode !== 0) {
+      throw new BackendError(
+        `Writing ${path} in ${this.name} failed with exit code ${String(result.exitCode)}: ${result.stderr.toString('utf8').trim()}`,
+      );
+    }
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    validateAbsolutePath('path', path);
+    const result = await runAttached({ lxcpath: this.lxcpath, name: this.name, argv: ['cat', path], env: {} });
+    if (result.exitCode !== 0) {
+      throw new BackendError(
+        `Reading ${path} in ${this.name} failed with exit code ${String(result.exitCode)}: ${result.stderr.toString('utf8').trim()}`,
+      );
+    }
+    return result.stdout;
+  }
+
+  /** Stops and removes the container (`lxc-destroy -f`). Idempotent; concurrent calls share one run. */
+  destroy(): Promise<void> {
+    this.#destroying ??= destroyLxcContainer(this.lxcpath, this.name).catch((error: unknown) => {
+      // A failed destroy may be retried by a later call.
+      this.#destroying = undefined;
+      throw error;
+    });
+    return this.#destroying;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}
+
+/** Reattaches to a container another process created, from its descriptor (e.g. one the pool service sent). */
+export function openLxcContainer(descriptor: ContainerDescriptor, options: LxcContainerOptions = {}): LxcContainer {
+  if (typeof descriptor !== 'object' || descriptor === null || descriptor.backend !== 'lxc') {
+    throw new InvalidOptionError('descriptor', descriptor, "a ContainerDescriptor with backend 'lxc'");
+  }
+  if (descriptor.id !== descriptor.name) {
+    throw new InvalidOptionError('descriptor.id', descriptor.id, `the container's name (${descriptor.name})`);
+  }
+  return new LxcContainer(validateAbsolutePath('descriptor.lxcpath', descriptor.lxcpath), descriptor.name, options);
+}

@@ -1,0 +1,98 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ContainerFactory, CreateContainerOptions } from '../../container.js';
+import { BackendError, ContainerNotReadyError, ImageUnavailableError, errorMessage } from '../../errors.js';
+import { randomSuffix } from '../owner.js';
+import { runLxcCommand } from './lxc-commands.js';
+import { LxcContainer } from './lxc-container.js';
+import { destroyLxcContainer } from './lxc-destroy.js';
+import { resolveLxcFactoryOptions, type LxcFactoryOptions, type ResolvedLxcFactoryOptions } from './lxc-factory-options.js';
+import { buildLxcName } from './lxc-names.js';
+
+/**
+ * Makes ready LXC containers by cloning a stopped base: `lxc-copy` (an overlayfs snapshot by default),
+ * `lxc-start -d`, `lxc-wait -s RUNNING`, then the readiness command until it succeeds.
+ *
+ * A creation whose signal aborts, or that fails at any step, destroys its half-made clone before it rejects
+ * (with the signal's reason when aborted), so a creation never leaks a clone; clones of a crashed process are
+ * found by `reapLxcOrphans` through the creator pid in their names.
+ */
+export class LxcFactory implements ContainerFactory<LxcContainer> {
+  readonly options: ResolvedLxcFactoryOptions;
+  #baseCheck: Promise<void> | undefined;
+
+  constructor(options: LxcFactoryOptions) {
+    this.options = resolveLxcFactoryOptions(options);
+  }
+
+  async createContainer({ signal }: CreateContainerOptions): Promise<LxcContainer> {
+    signal.throwIfAborted();
+    await this.#checkBase();
+    signal.throwIfAborted();
+    const { lxcpath, poolId } = this.options;
+    const name = buildLxcName(poolId, process.pid, randomSuffix());
+    try {
+      return await this.#bringUp(name, signal);
+    } catch (error) {
+      try {
+        await destroyLxcContainer(lxcpath, name);
+      } catch (destroyError) {
+        if (signal.aborted) throw signal.reason;
+        throw new BackendError(
+          `Creating ${name} failed (${errorMessage(error)}) and removing the half-made clone failed too: ${errorMessage(destroyError)}`,
+          { cause: destroyError },
+        );
+      }
+      if (signal.aborted) throw signal.reason;
+      throw error;
+    }
+  }
+
+  async #bringUp(name: string, signal: AbortSignal): Promise<LxcContainer> {
+    const { lxcpath, base, snapshot, startTimeoutMs, readinessCommand, env } = this.options;
+    const target = ['-P', lxcpath, '-n', name];
+    await runLxcCommand(
+      'lxc-copy',
+      ['-P', lxcpath, '-n', base, '-N', name, ...(snapshot ? ['-s', '-B', 'overlayfs'] : [])],
+      { signal },
+    );
+    await runLxcCommand('lxc-start', [...target, '-d'], { signal });
+    await runLxcCommand('lxc-wait', [...target, '-s', 'RUNNING', '-t', String(Math.ceil(startTimeoutMs / 1000))], {
+      signal,
+    });
+    const container = new LxcContainer(lxcpath, name, { env });
+    if (readinessCommand !== undefined) await this.#waitUntilReady(container, readinessCommand, signal);
+    return container;
+  }
+
+  async #waitUntilReady(container: LxcContainer, command: readonly string[], signal: AbortSignal): Promise<void> {
+    for (;;) {
+      let exitCode: number;
+      try {
+        ({ exitCode } = await container.exec(command, { signal }));
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw new ContainerNotReadyError(
+          `Container ${container.name} stopped before its readiness command succeeded: ${errorMessage(error)}`,
+          { cause: error },
+        );
+      }
+      if (exitCode === 0) return;
+      await delay(this.options.readinessIntervalMs, undefined, { signal });
+    }
+  }
+
+  // Checked once: a missing base fails every creation at once, and the pool queues and throttles those errors.
+  #checkBase(): Promise<void> {
+    const { lxcpath, base } = this.options;
+    const config = join(lxcpath, base, 'config');
+    this.#baseCheck ??= access(config).catch((error: unknown) => {
+      const reason = new Error(`no LXC container ${base} in ${lxcpath} (${config}: ${errorMessage(error)})`, {
+        cause: error,
+      });
+      throw new ImageUnavailableError(base, reason);
+    });
+    return this.#baseCheck;
+  }
+}
