@@ -45,6 +45,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   readonly #errorWindow: ErrorWindow;
   readonly #events: PoolEventEmitter;
   #throttleTimer: unknown;
+  #refillImmediate: NodeJS.Immediate | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(factory: ContainerFactory<C>, options: PoolOptions) {
@@ -112,7 +113,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     const container = this.#ready.shift();
     if (container !== undefined) {
       this.#events.emit('checkout', { outcome: 'ready', waitMs: 0 });
-      this.#refill();
+      this.#refillSoon();
       return container;
     }
     if (timeoutMs === 0) {
@@ -146,6 +147,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     const { clock, logger } = this.#options;
     if (this.#throttleTimer !== undefined) clock.clearTimeout(this.#throttleTimer);
     this.#throttleTimer = undefined;
+    clearImmediate(this.#refillImmediate);
+    this.#refillImmediate = undefined;
     for (const waiter of this.#waiters.clear()) {
       this.#events.emit('checkout', { outcome: 'closed', waitMs: clock.now() - waiter.enqueuedAt });
       waiter.reject(new PoolClosedError());
@@ -180,6 +183,19 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     } finally {
       clock.clearTimeout(timer);
     }
+  }
+
+  /**
+   * Refills after the caller has its container. A factory may do expensive synchronous work before its first
+   * await (spawning lxc-copy takes milliseconds), which would otherwise delay every checkout; and a burst of
+   * checkouts in one tick then costs one refill.
+   */
+  #refillSoon(): void {
+    if (this.#refillImmediate !== undefined) return;
+    this.#refillImmediate = setImmediate(() => {
+      this.#refillImmediate = undefined;
+      this.#refill();
+    });
   }
 
   /** The monitor: starts creations until the pool (ready + creating) is full, unless throttled or closed. */

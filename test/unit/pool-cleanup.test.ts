@@ -129,3 +129,14 @@ test('await using cleans the pool up', async (t) => {
   t.is(factory.ledger.destroyed.size, 2);
   assertNothingLost(t, factory);
 });
+
+test('a refill scheduled by a checkout does not run after cleanup', async (t) => {
+  const factory = instantFactory();
+  const pool = new Pool(factory, { size: 2 });
+  await settle();
+  const container = await pool.get();
+  await pool.cleanup();
+  await settle();
+  t.is(factory.ledger.started, 2, 'no creation started after cleanup');
+  assertNothingLost(t, factory, [container]);
+});
