@@ -7,8 +7,9 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Pool, type Container } from '../../lib/index.js';
+import { Pool } from '../../lib/index.js';
 import { instantFactory } from '../../fixtures/fake-factory.js';
+import { whenFull } from './when-full.js';
 
 export interface ScaleResult {
   readonly size: number;
@@ -16,19 +17,6 @@ export interface ScaleResult {
   readonly gets: number;
   readonly getOpsPerSecond: number;
   readonly nsPerGet: number;
-}
-
-/** Resolves when the pool holds `size` ready containers, checking on the pool's own creation events. */
-function whenFull<C extends Container>(pool: Pool<C>): Promise<void> {
-  return new Promise((resolve) => {
-    if (pool.size === pool.capacity) return resolve();
-    const stop = pool.on('creation', () => {
-      if (pool.size === pool.capacity) {
-        stop();
-        resolve();
-      }
-    });
-  });
 }
 
 export async function measurePoolScale(size: number, gets: number): Promise<ScaleResult> {

@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+import { isBackendName, type BackendName } from '../backend.js';
+import { UsageError } from '../cli/command.js';
+import { isPartId, partIds, type PartId } from './figures.js';
+
+export interface BenchOptions {
+  readonly backend: BackendName;
+  /** Pool size N; the engine ceiling also creates N containers, so the two are compared on the same batch. */
+  readonly size: number;
+  readonly workers: number;
+  /** Samples for each latency (checkout in process, through the service, on demand). */
+  readonly samples: number;
+  /** Jobs M in the job-start suite. */
+  readonly jobs: number;
+  /** Times the ceiling and the refill are each measured; their throughput is the total over all rounds. */
+  readonly rounds: number;
+  readonly idleMs: number;
+  readonly scaleSizes: readonly number[];
+  readonly scaleGets: number;
+  readonly out: string;
+  readonly skip: ReadonlySet<PartId>;
+  readonly quick: boolean;
+}
+
+export const benchHelp = `Usage: warmpool bench [options]
+
+Measures, on a real engine and in one run: the engine's own create+start throughput, the pool's refill,
+checkout latency (in process and through the service), on-demand creation, job start latency with the
+scheduler (pool against create-per-job), the CPU an idle full pool costs, and pool bookkeeping at 100 to
+10,000 containers. Prints a table and writes the same figures as JSON. Leaves no container behind.
+
+Options:
+  --backend docker|lxc   the engine (default docker)
+  --size N               pool size, and containers per engine-ceiling round (default 8)
+  --workers K            creations at once, for the pool and the ceiling; scheduler concurrency (default 5)
+  --samples S            samples per latency figure (default 50; --quick 10)
+  --jobs M               jobs in the job-start suite (default 40; --quick 12)
+  --rounds R             rounds of the ceiling and refill measurements (default 3; --quick 1)
+  --idle-ms MS           idle-cost window (default 10000; --quick 3000)
+  --scale-sizes A,B,C    pool sizes for the scale part (default 100,1000,10000)
+  --scale-gets G         get() calls per scale size (default 100000; --quick 10000)
+  --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
+  --skip PART,...        leave parts out: ${partIds.join(', ')}
+  --quick                fewer samples, for a smoke run
+`;
+
+function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag} expects an integer from 1 up, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function parseSkip(text: string | undefined): Set<PartId> {
+  const skip = new Set<PartId>();
+  for (const name of (text ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    if (!isPartId(name)) throw new UsageError(`--skip expects parts among ${partIds.join(', ')}, got ${JSON.stringify(name)}`);
+    skip.add(name);
+  }
+  return skip;
+}
+
+export function parseBenchOptions(args: string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        backend: { type: 'string' },
+        size: { type: 'string' },
+        workers: { type: 'string' },
+        samples: { type: 'string' },
+        jobs: { type: 'string' },
+        rounds: { type: 'string' },
+        'idle-ms': { type: 'string' },
+        'scale-sizes': { type: 'string' },
+        'scale-gets': { type: 'string' },
+        out: { type: 'string' },
+        skip: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const backend = values.backend ?? 'docker';
+  if (!isBackendName(backend)) throw new UsageError(`--backend expects docker or lxc, got ${JSON.stringify(backend)}`);
+  const quick = values.quick;
+  const scaleSizes = (values['scale-sizes'] ?? '100,1000,10000')
+    .split(',')
+    .map((size) => positiveInteger('scale-sizes', size.trim(), 0));
+  return {
+    backend,
+    size: positiveInteger('size', values.size, 8),
+    workers: positiveInteger('workers', values.workers, 5),
+    samples: positiveInteger('samples', values.samples, quick ? 10 : 50),
+    jobs: positiveInteger('jobs', values.jobs, quick ? 12 : 40),
+    rounds: positiveInteger('rounds', values.rounds, quick ? 1 : 3),
+    idleMs: positiveInteger('idle-ms', values['idle-ms'], quick ? 3_000 : 10_000),
+    scaleSizes,
+    scaleGets: positiveInteger('scale-gets', values['scale-gets'], quick ? 10_000 : 100_000),
+    out: values.out ?? `results/bench-${backend}.json`,
+    skip: parseSkip(values.skip),
+    quick,
+  };
+}

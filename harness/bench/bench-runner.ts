@@ -1,0 +1,109 @@
+import { errorMessage } from '../../lib/errors.js';
+import { createBackendFactory, reapBackendOrphans, resolveBackendSettings } from '../backend.js';
+import type { BenchOptions } from './bench-options.js';
+import {
+  checkoutPart,
+  ceilingPart,
+  idlePart,
+  jobsPart,
+  onDemandPart,
+  partTitles,
+  refillPart,
+  scalePart,
+  servicePart,
+  type BenchRunContext,
+  type Measured,
+  type Run,
+} from './bench-parts.js';
+import { partIds, type PartId } from './figures.js';
+import { describeMachine, watchLoad } from './machine.js';
+import { reportSchema, type BenchReport } from './report.js';
+
+export type { BenchRunContext } from './bench-parts.js';
+
+/** The pool ids of a run: the in-process pools' and the service's, both reaped at the end. */
+export function benchPoolIds(pid = process.pid): { local: string; service: string } {
+  return { local: `bench-${pid}`, service: `bench-svc-${pid}` };
+}
+
+/**
+ * Runs every part not skipped, in an order that lets later parts reuse a full pool and compare with earlier
+ * figures, and returns the report (parts in their numbered order). A part that fails is recorded as such and
+ * the others still run. Whatever happens, the pools are cleaned up and both pool ids reaped before it returns.
+ */
+export async function runBench(options: BenchOptions, context: BenchRunContext): Promise<{ report: BenchReport; failed: boolean }> {
+  const startedAt = new Date().toISOString();
+  const load = watchLoad();
+  const ids = benchPoolIds();
+  const settings = resolveBackendSettings({ backend: options.backend, poolId: ids.local });
+  const run: Run = { options, settings, factory: createBackendFactory(settings), context, parts: [] };
+  const machine = await describeMachine(settings);
+  let failed = false;
+  try {
+    if (partIds.some((id) => id !== 'scale' && !options.skip.has(id))) {
+      context.progress('warm-up: one unmeasured creation (image check, caches)');
+      const warmUp = await run.factory.createContainer({ signal: context.signal });
+      await warmUp.destroy();
+    }
+    const steps: [PartId, () => Promise<Measured>][] = [
+      ['ceiling', () => ceilingPart(run)],
+      ['refill', () => refillPart(run)],
+      ['idle', () => idlePart(run)],
+      ['checkout', () => checkoutPart(run)],
+      ['service', () => servicePart(run, ids.service)],
+      ['on-demand', () => onDemandPart(run)],
+      ['jobs', () => jobsPart(run)],
+      ['scale', () => scalePart(run)],
+    ];
+    for (const [id, measure] of steps) {
+      const title = partTitles[id];
+      if (options.skip.has(id)) {
+        run.parts.push({ id, title, figures: [], notes: [], skipped: 'left out with --skip' });
+        continue;
+      }
+      context.signal.throwIfAborted();
+      context.progress(`${title}...`);
+      try {
+        run.parts.push({ id, title, ...(await measure()) });
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        failed = true;
+        context.progress(`${title} failed: ${errorMessage(error)}`);
+        run.parts.push({ id, title, figures: [], notes: [], skipped: `failed: ${errorMessage(error)}` });
+      }
+    }
+  } finally {
+    await run.pool?.cleanup({ timeoutMs: 120_000 }).catch((error: unknown) => context.progress(`pool cleanup: ${errorMessage(error)}`));
+    for (const poolId of [ids.local, ids.service]) {
+      const reaped = await reapBackendOrphans({ ...settings, poolId }, true).catch((error: unknown) => {
+        context.progress(`reaping pool ${poolId} failed: ${errorMessage(error)}`);
+        return { removed: [] };
+      });
+      if (reaped.removed.length > 0) context.progress(`reaped ${reaped.removed.length} leftover containers of pool ${poolId}`);
+    }
+  }
+  const parts = [...run.parts].sort((a, b) => partIds.indexOf(a.id) - partIds.indexOf(b.id));
+  const report: BenchReport = {
+    schema: reportSchema,
+    command: context.command,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    load: load.finish(),
+    settings: {
+      backend: options.backend,
+      size: options.size,
+      workers: options.workers,
+      samples: options.samples,
+      jobs: options.jobs,
+      rounds: options.rounds,
+      idleMs: options.idleMs,
+      scaleSizes: options.scaleSizes,
+      scaleGets: options.scaleGets,
+      quick: options.quick,
+      skipped: partIds.filter((id) => options.skip.has(id)),
+    },
+    parts,
+  };
+  return { report, failed };
+}

@@ -1,0 +1,53 @@
+import test from 'ava';
+import { percentile, perSecond, quantileOfSorted, ratio, summarize } from '../../harness/bench/stats.js';
+
+test('percentiles interpolate linearly between the nearest ranks', (t) => {
+  const samples = [1, 2, 3, 4];
+  t.is(percentile(samples, 0), 1);
+  t.is(percentile(samples, 50), 2.5, 'the median of an even count is the mean of the middle two');
+  t.is(percentile(samples, 100), 4);
+  t.is(percentile([10, 20], 99), 19.9, 'p99 of two samples lies 99% of the way to the larger');
+  t.is(quantileOfSorted([5, 7, 9], 0.5), 7);
+});
+
+test('percentiles do not depend on the order of the samples', (t) => {
+  t.is(percentile([9, 1, 5, 3, 7], 50), 5);
+  t.is(percentile([9, 1, 5, 3, 7], 25), 3);
+});
+
+test('one sample is every percentile', (t) => {
+  t.deepEqual(summarize([42]), { count: 1, min: 42, p50: 42, p99: 42, max: 42, mean: 42 });
+});
+
+test('summarize gives count, min, p50, p99, max and mean', (t) => {
+  const samples = Array.from({ length: 101 }, (_, index) => 100 - index);
+  const summary = summarize(samples);
+  t.is(summary.count, 101);
+  t.is(summary.min, 0);
+  t.is(summary.p50, 50);
+  t.is(summary.p99, 99);
+  t.is(summary.max, 100);
+  t.is(summary.mean, 50);
+  t.is(samples[0], 100, 'the samples are not sorted in place');
+});
+
+test('empty, non-finite and out-of-range inputs are refused', (t) => {
+  t.throws(() => summarize([]), { instanceOf: RangeError, message: /at least one sample/ });
+  t.throws(() => summarize([1, Number.NaN]), { instanceOf: RangeError, message: /finite/ });
+  t.throws(() => percentile([1, Infinity], 50), { instanceOf: RangeError });
+  t.throws(() => percentile([1, 2], 101), { instanceOf: RangeError, message: /fraction/ });
+  t.throws(() => percentile([1, 2], -1), { instanceOf: RangeError });
+});
+
+test('perSecond turns a count over milliseconds into a rate', (t) => {
+  t.is(perSecond(8, 1000), 8);
+  t.is(perSecond(5, 250), 20);
+  t.throws(() => perSecond(1, 0), { instanceOf: RangeError });
+});
+
+test('ratio is null when a side is missing or the denominator is 0', (t) => {
+  t.is(ratio(1, 4), 0.25);
+  t.is(ratio(undefined, 4), null);
+  t.is(ratio(1, undefined), null);
+  t.is(ratio(1, 0), null);
+});
