@@ -1,0 +1,47 @@
+import type { ServiceStatus } from '../../service/protocol.js';
+import { parseFlags, socketFlags, socketFromFlags, socketHelp } from '../../service/cli-flags.js';
+import { withClient } from '../../client/with-client.js';
+import { exitCodes, type CliCommand } from '../command.js';
+
+const help = `Usage: warmpool status [--socket PATH | --pool-id ID] [--json]
+
+Shows the pool service's state: ready containers, creations in flight, waiting clients, containers handed out,
+queued errors.
+
+Options:
+${socketHelp}
+  --json               One JSON object instead of the table
+
+Exit codes: 0 ok; 2 bad options; 3 no service answers on the socket.
+`;
+
+export const command: CliCommand = {
+  name: 'status',
+  summary: "Show the pool service's state",
+  help,
+  async run(args, io) {
+    const flags = parseFlags(args, { ...socketFlags, json: { type: 'boolean' } });
+    const socketPath = socketFromFlags(flags);
+    return withClient('status', socketPath, io, async (client) => {
+      const status = await client.status();
+      io.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
+      return exitCodes.ok;
+    });
+  },
+};
+
+export function formatStatus(status: ServiceStatus): string {
+  const rows: [string, string][] = [
+    ['pool', `${status.poolId} (${status.backend})`],
+    ['ready', `${status.ready} of ${status.capacity}`],
+    ['creating', String(status.workers)],
+    ['waiting', String(status.waiting)],
+    ['held', `${status.held}${status.kept > 0 ? ` (${status.kept} kept)` : ''}`],
+    ['throttled', status.throttled ? 'yes: too many creations failed in the last hour' : 'no'],
+    ['errors', `${status.errors} queued${status.errorsDropped > 0 ? `, ${status.errorsDropped} dropped` : ''} (warmpool errors)`],
+    ['clients', String(status.connections)],
+    ['pid', String(status.pid)],
+    ['metrics', status.metricsUrl ?? 'off'],
+  ];
+  return rows.map(([key, value]) => `${key.padEnd(10)} ${value}\n`).join('');
+}

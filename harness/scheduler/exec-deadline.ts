@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecResult, RunnableContainer } from '../../lib/container.js';
+import type { JobSpec } from './suite.js';
+
+export interface ExecDeadlineOptions {
+  /** Aborting it stops waiting at once: the result is `cancelled`. */
+  readonly signal?: AbortSignal;
+  /** How long after the job's timeout the backend may take to return before we stop waiting. @default 5_000 */
+  readonly killGraceMs?: number;
+}
+
+export type Ran =
+  | { readonly kind: 'exited'; readonly exec: ExecResult }
+  /** The command outlived its timeout by the grace period: we stopped waiting; destroying the container kills it. */
+  | { readonly kind: 'hung'; readonly exec: ExecResult }
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+/**
+ * Runs the job's command with its timeout, and does not trust the backend to return: past the timeout plus a
+ * grace period, or on an interrupt, it stops waiting at once (the caller destroys the container).
+ */
+export async function execWithDeadline(container: RunnableContainer, job: JobSpec, options: ExecDeadlineOptions): Promise<Ran> {
+  const { signal } = options;
+  const hardStop = new AbortController();
+  const stop = signal === undefined ? hardStop.signal : AbortSignal.any([signal, hardStop.signal]);
+  const timers = new AbortController();
+  const exec = container.exec(job.command, { timeoutMs: job.timeoutMs, env: job.env, signal: stop });
+  // The race below may leave `exec` behind; its late rejection must not go unhandled.
+  exec.catch(() => undefined);
+  const deadline = sleep(job.timeoutMs + (options.killGraceMs ?? 5_000), 'deadline' as const, { signal: timers.signal }).catch(() => 'ended' as const);
+  const stopped = new Promise<'stopped'>((resolve) => {
+    if (stop.aborted) resolve('stopped');
+    stop.addEventListener('abort', () => resolve('stopped'), { once: true, signal: timers.signal });
+  });
+  try {
+    const first = await Promise.race([exec.then((result) => ({ result }), (error: unknown) => ({ error })), deadline, stopped]);
+    if (first === 'deadline') {
+      hardStop.abort(new Error('the command outlived its timeout'));
+      return { kind: 'hung', exec: { exitCode: -1, stdout: '', stderr: `warmpool: the command did not stop within ${job.timeoutMs} ms; its container was destroyed\n`, timedOut: true } };
+    }
+    // Only the caller's signal can have fired `stop` before the deadline did; 'ended' is the deadline timer
+    // cancelled, which cannot win a race that is still open.
+    if (first === 'stopped' || first === 'ended') return { kind: 'cancelled' };
+    if ('error' in first) return signal?.aborted ? { kind: 'cancelled' } : { kind: 'error', error: first.error };
+    if (signal?.aborted) return { kind: 'cancelled' };
+    return { kind: 'exited', exec: first.result };
+  } finally {
+    timers.abort();
+  }
+}

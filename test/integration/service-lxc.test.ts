@@ -1,0 +1,3 @@
+import { registerServiceScenarios } from '../../fixtures/service/service-scenarios.js';
+
+registerServiceScenarios('lxc');
