@@ -11,7 +11,7 @@ import { junitCounts } from '../../harness/scheduler/junit-xml.js';
 import { prepareOutDir, writeResults, type ResultsDocument } from '../../harness/scheduler/results-writer.js';
 import { runSuite, type SuiteResult } from '../../harness/scheduler/scheduler.js';
 import { loadSuite, validateSuite, type Suite } from '../../harness/scheduler/suite.js';
-import { assertEngine, containersOfPool, CountingSource, watchDockerEventsOfPool } from './scheduler-engines.js';
+import { assertEngine, containersOfPool, CountingSource, watchDockerEventsOfPool } from './engines.js';
 import { findAll, parseXml, type XmlElement } from './xml-parse.js';
 
 export const suitePath = (name: string): string => join(repoRoot, 'fixtures', 'suites', name);

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { randomSuffix } from '../../lib/backends/owner.js';
 import { usePool } from '../../harness/testing/ava-pool.js';
-import { assertEngine, containersOfPool } from '../helpers/scheduler-engines.js';
+import { assertEngine, containersOfPool } from '../helpers/engines.js';
 
 const poolId = `it-ava-${randomSuffix()}`;
 

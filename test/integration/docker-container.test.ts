@@ -10,8 +10,9 @@ import {
 } from '../../lib/backends/docker/index.js';
 import type { DockerContainer } from '../../lib/backends/docker/index.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
-import { BackendError, errorMessage, timedOutExitCode } from '../../lib/index.js';
+import { BackendError, timedOutExitCode } from '../../lib/index.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { assertEngine } from '../helpers/engines.js';
 
 // One container, many commands and files: what a test job does with a container it took from the pool.
 const engine = loadEngineConfig();
@@ -25,13 +26,7 @@ function container(): DockerContainer {
 }
 
 test.before(async () => {
-  try {
-    await docker.ping();
-  } catch (error) {
-    throw new Error(
-      `No Docker engine answers at ${engine.dockerSocket} (${errorMessage(error)}). Run fixtures/engines/ensure-docker.sh first.`,
-    );
-  }
+  await assertEngine('docker');
   const factory = new DockerFactory({ docker, poolId, image: engine.dockerImage });
   shared = await factory.createContainer({ signal: AbortSignal.timeout(30_000) });
 });

@@ -4,23 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { DockerFactory, poolLabel, reapDockerOrphans } from '../../lib/backends/docker/index.js';
 import { isProcessAlive, randomSuffix } from '../../lib/backends/owner.js';
-import { errorMessage } from '../../lib/index.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { assertEngine } from '../helpers/engines.js';
 
 const engine = loadEngineConfig();
 const docker = new Dockerode({ socketPath: engine.dockerSocket });
 const poolId = `it-docker-reap-${randomSuffix()}`;
 const foreignName = `foreign-${randomSuffix()}`;
 
-test.before(async () => {
-  try {
-    await docker.ping();
-  } catch (error) {
-    throw new Error(
-      `No Docker engine answers at ${engine.dockerSocket} (${errorMessage(error)}). Run fixtures/engines/ensure-docker.sh first.`,
-    );
-  }
-});
+test.before(() => assertEngine('docker'));
 
 test.after.always(async () => {
   await reapDockerOrphans({ docker, poolId, force: true });

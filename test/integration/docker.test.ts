@@ -4,9 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerFactory, poolLabel, reapDockerOrphans } from '../../lib/backends/docker/index.js';
 import type { DockerContainer, DockerFactoryOptions } from '../../lib/backends/docker/index.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
-import { ImageUnavailableError, Pool, WorkerTimeoutError, errorMessage } from '../../lib/index.js';
+import { ImageUnavailableError, Pool, WorkerTimeoutError } from '../../lib/index.js';
 import type { ContainerFactory } from '../../lib/index.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { assertEngine } from '../helpers/engines.js';
 
 // The pool on a real engine. Serial: the tests count this pool's containers on the engine.
 const engine = loadEngineConfig();
@@ -14,20 +15,7 @@ const docker = new Dockerode({ socketPath: engine.dockerSocket });
 const poolId = `it-docker-${randomSuffix()}`;
 const pools: Pool<DockerContainer>[] = [];
 
-test.before(async () => {
-  try {
-    await docker.ping();
-  } catch (error) {
-    throw new Error(
-      `No Docker engine answers at ${engine.dockerSocket} (${errorMessage(error)}). Run fixtures/engines/ensure-docker.sh first.`,
-    );
-  }
-  try {
-    await docker.getImage(engine.dockerImage).inspect();
-  } catch {
-    throw new Error(`The engine lacks ${engine.dockerImage}. Run fixtures/engines/ensure-docker.sh first.`);
-  }
-});
+test.before(() => assertEngine('docker'));
 
 test.after.always(async () => {
   await Promise.allSettled(pools.map((pool) => pool.cleanup({ timeoutMs: 30_000 })));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { assertEngine } from '../helpers/engines.js';
 import { buildLxcName, destroyLxcContainer, reapLxcOrphans } from '../../lib/backends/lxc/index.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
 
@@ -34,18 +35,7 @@ async function deadPid(): Promise<number> {
   return pid;
 }
 
-test.before(async () => {
-  try {
-    await execa('lxc-ls', ['--version']);
-  } catch (error) {
-    throw new Error(`LXC is not usable here (lxc-ls failed: ${String(error)}); run fixtures/engines/ensure-lxc.sh`);
-  }
-  try {
-    await access(join(lxcPath, lxcBase, 'config'));
-  } catch {
-    throw new Error(`LXC base ${lxcBase} is missing in ${lxcPath}; run fixtures/engines/ensure-lxc.sh`);
-  }
-});
+test.before(() => assertEngine('lxc'));
 
 test.after.always(async () => {
   await Promise.allSettled(made.map((name) => destroyLxcContainer(lxcPath, name)));

@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
 import { execa } from 'execa';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { assertEngine } from '../helpers/engines.js';
 import { destroyLxcContainer, LxcFactory, openLxcContainer, type LxcContainer } from '../../lib/backends/lxc/index.js';
 import type { LxcFactoryOptions } from '../../lib/backends/lxc/index.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
@@ -52,18 +53,7 @@ class OverlapCountingFactory implements ContainerFactory<LxcContainer> {
   }
 }
 
-test.before(async () => {
-  try {
-    await execa('lxc-ls', ['--version']);
-  } catch (error) {
-    throw new Error(`LXC is not usable here (lxc-ls failed: ${String(error)}); run fixtures/engines/ensure-lxc.sh`);
-  }
-  try {
-    await access(join(lxcPath, lxcBase, 'config'));
-  } catch {
-    throw new Error(`LXC base ${lxcBase} is missing in ${lxcPath}; run fixtures/engines/ensure-lxc.sh`);
-  }
-});
+test.before(() => assertEngine('lxc'));
 
 test.after.always(async () => {
   await Promise.allSettled(pools.map((pool) => pool.cleanup({ timeoutMs: 60_000 })));

@@ -7,7 +7,7 @@ import { randomSuffix } from '../../lib/backends/owner.js';
 import { reapBackendOrphans, resolveBackendSettings } from '../../harness/backend.js';
 import type { ResultsDocument } from '../../harness/scheduler/results-writer.js';
 import { runCli, suitePath } from '../helpers/scheduler-engine-tests.js';
-import { assertEngine, containersOfPool } from '../helpers/scheduler-engines.js';
+import { assertEngine, containersOfPool } from '../helpers/engines.js';
 import { findAll, parseXml } from '../helpers/xml-parse.js';
 
 // `warmpool run` as a separate process on Docker: exit codes, the demo suite and Ctrl-C.

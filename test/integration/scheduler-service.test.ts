@@ -8,7 +8,7 @@ import { randomSuffix } from '../../lib/backends/owner.js';
 import { reapBackendOrphans, resolveBackendSettings } from '../../harness/backend.js';
 import type { ResultsDocument } from '../../harness/scheduler/results-writer.js';
 import { runCli, suitePath } from '../helpers/scheduler-engine-tests.js';
-import { assertEngine, containersOfPool } from '../helpers/scheduler-engines.js';
+import { assertEngine, containersOfPool } from '../helpers/engines.js';
 
 // `warmpool run --socket`: jobs check their containers out of a running `warmpool serve` (Docker).
 const poolId = `it-svc-run-${randomSuffix()}`;

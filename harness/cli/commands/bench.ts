@@ -4,34 +4,21 @@ import { benchHelp, parseBenchOptions } from '../../bench/bench-options.js';
 import { benchPoolIds, runBench } from '../../bench/bench-runner.js';
 import { formatTable, writeReport } from '../../bench/report.js';
 import { exitCodes, type CliCommand, type CliIo } from '../command.js';
-
-/**
- * SIGINT and SIGTERM stop the measurements, and the run still removes every container it made. A second signal
- * means the user will not wait: quit at once.
- */
-function interruptOnSignals(controller: AbortController, io: CliIo, backend: string): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      const { local, service } = benchPoolIds();
-      const reap = (poolId: string): string => `\`warmpool reap --backend ${backend} --pool-id ${poolId}\``;
-      io.stderr.write(`\nwarmpool bench: ${signal} again, quitting now; ${reap(local)} and ${reap(service)} remove what is left\n`);
-      process.exit(130);
-    }
-    io.stderr.write(`\nwarmpool bench: ${signal}: stopping, removing the bench's containers (${signal} again to quit at once)\n`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-}
+import { interruptOnSignals } from '../interrupt.js';
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const options = parseBenchOptions(args);
   const controller = new AbortController();
-  const stopListening = interruptOnSignals(controller, io, options.backend);
+  const reap = (poolId: string): string => `\`warmpool reap --backend ${options.backend} --pool-id ${poolId}\``;
+  // The measurements stop, and the run still removes every container it made.
+  const stopListening = interruptOnSignals(controller, io, {
+    stopping: (signal) => `warmpool bench: ${signal}: stopping, removing the bench's containers (${signal} again to quit at once)`,
+    quitting: (signal) => {
+      const { local, service } = benchPoolIds();
+      return `warmpool bench: ${signal} again, quitting now; ${reap(local)} and ${reap(service)} remove what is left`;
+    },
+    quitExitCode: 130,
+  });
   try {
     const { report, failed } = await runBench(options, {
       command: ['warmpool', 'bench', ...args].join(' '),

@@ -10,6 +10,7 @@ import { loadSuite, type Suite } from '../../scheduler/suite.js';
 import { connectServiceSource } from '../../scheduler/service-source.js';
 import { ServiceUnavailableError } from '../../service/service-errors.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
+import { interruptOnSignals } from '../interrupt.js';
 
 const defaultConcurrency = 4;
 const defaultOutDir = 'results';
@@ -113,27 +114,6 @@ export function parseRunArguments(args: string[]): RunArguments {
   };
 }
 
-/**
- * SIGINT and SIGTERM abort the run (the scheduler stops jobs and destroys their containers; we clean up and
- * write results). A second signal means the user will not wait: quit at once.
- */
-function interruptOnSignals(controller: AbortController, io: CliIo): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      io.stderr.write(`\nwarmpool run: ${signal} again, quitting now; \`warmpool reap\` removes containers left behind\n`);
-      process.exit(130);
-    }
-    io.stderr.write(`\nwarmpool run: ${signal}: stopping jobs, destroying their containers (${signal} again to quit at once)\n`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-}
-
 async function openSource(args: RunArguments, suite: Suite, signal: AbortSignal): Promise<{ source: ContainerSource; description: RunDescription }> {
   const base = { suiteFile: args.suiteFile, checkoutTimeoutMs: args.checkoutTimeoutMs };
   if (args.socket !== undefined) {
@@ -174,7 +154,12 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
 
   const controller = new AbortController();
-  const stopListening = interruptOnSignals(controller, io);
+  // The scheduler stops jobs and destroys their containers; we clean up and write results.
+  const stopListening = interruptOnSignals(controller, io, {
+    stopping: (signal) => `warmpool run: ${signal}: stopping jobs, destroying their containers (${signal} again to quit at once)`,
+    quitting: (signal) => `warmpool run: ${signal} again, quitting now; \`warmpool reap\` removes containers left behind`,
+    quitExitCode: 130,
+  });
   try {
     let opened;
     try {

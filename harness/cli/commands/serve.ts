@@ -3,6 +3,7 @@ import { runService } from '../../service/run-service.js';
 import { parseServeArgs, serviceDefaults } from '../../service/service-config.js';
 import { ServiceRunningError } from '../../service/service-errors.js';
 import { exitCodes, type CliCommand } from '../command.js';
+import { interruptOnSignals } from '../interrupt.js';
 
 const help = `Usage: warmpool serve [options]
 
@@ -47,19 +48,11 @@ export const command: CliCommand = {
   async run(args, io) {
     const config = parseServeArgs(args);
     const controller = new AbortController();
-    let signals = 0;
-    const onSignal = (name: NodeJS.Signals): void => {
-      signals++;
-      if (signals === 1) {
-        io.stderr.write(`warmpool serve: ${name}: shutting down\n`);
-        controller.abort();
-        return;
-      }
-      io.stderr.write(`warmpool serve: ${name} again: exiting now; the next start of pool ${config.poolId} reaps what is left\n`);
-      process.exit(exitCodes.failure);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    const stopListening = interruptOnSignals(controller, io, {
+      stopping: (signal) => `warmpool serve: ${signal}: shutting down`,
+      quitting: (signal) => `warmpool serve: ${signal} again: exiting now; the next start of pool ${config.poolId} reaps what is left`,
+      quitExitCode: exitCodes.failure,
+    });
     try {
       const report = await runService(config, {
         signal: controller.signal,
@@ -79,8 +72,7 @@ export const command: CliCommand = {
       }
       throw error;
     } finally {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      stopListening();
     }
   },
 };

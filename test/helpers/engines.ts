@@ -1,5 +1,6 @@
 import Dockerode from 'dockerode';
 import { readdir } from 'node:fs/promises';
+import { execa } from 'execa';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 import { poolLabel } from '../../lib/backends/docker/index.js';
 import type { RunnableContainer } from '../../lib/container.js';
@@ -20,6 +21,11 @@ export async function assertEngine(backend: BackendName): Promise<void> {
       throw new Error(`No Docker engine with ${engine.dockerImage} at ${engine.dockerSocket} (${errorMessage(error)}). Run fixtures/engines/ensure-docker.sh first.`);
     }
     return;
+  }
+  try {
+    await execa('lxc-ls', ['--version']);
+  } catch (error) {
+    throw new Error(`LXC is not usable here (lxc-ls failed: ${errorMessage(error)}). Run fixtures/engines/ensure-lxc.sh first.`);
   }
   try {
     const entries = await readdir(engine.lxcPath);
