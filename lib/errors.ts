@@ -86,6 +86,11 @@ export class ContainerNotReadyError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_NOT_READY';
 }
 
+/** No container could be checked out within the time a caller allowed (the scheduler, the ava helper). */
+export class CheckoutTimeoutError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_CHECKOUT_TIMEOUT';
+}
+
 /** A backend command or engine call failed. The cause carries the engine's own error. */
 export class BackendError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_BACKEND';

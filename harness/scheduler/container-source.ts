@@ -1,5 +1,5 @@
 import type { ContainerFactory, RunnableContainer } from '../../lib/container.js';
-import { ContainerNotReadyError, WarmpoolError, errorMessage } from '../../lib/errors.js';
+import { CheckoutTimeoutError, WarmpoolError, errorMessage } from '../../lib/errors.js';
 import { Pool } from '../../lib/pool.js';
 import type { PoolOptions } from '../../lib/pool-options.js';
 
@@ -16,7 +16,7 @@ export interface CheckoutOptions {
  */
 export interface ContainerSource {
   /**
-   * Resolves with a ready container. Rejects when none could be had within `timeoutMs` (ContainerNotReadyError,
+   * Resolves with a ready container. Rejects when none could be had within `timeoutMs` (CheckoutTimeoutError,
    * saying what the pool was failing on), when the source knows none can be had at all (e.g.
    * ImageUnavailableError), or with `signal.reason` on abort.
    */
@@ -97,7 +97,7 @@ export class PoolSource implements ContainerSource {
       });
       if (container === null) {
         const cause = this.#lastError === undefined ? '' : `; the pool's last creation error: ${errorMessage(this.#lastError)}`;
-        throw new ContainerNotReadyError(`No container was ready within ${timeoutMs} ms${cause}`, { cause: this.#lastError });
+        throw new CheckoutTimeoutError(`No container was ready within ${timeoutMs} ms${cause}`, { cause: this.#lastError });
       }
       return container;
     } finally {

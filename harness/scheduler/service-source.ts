@@ -1,5 +1,5 @@
 import type { RunnableContainer } from '../../lib/container.js';
-import { ContainerNotReadyError } from '../../lib/errors.js';
+import { CheckoutTimeoutError } from '../../lib/errors.js';
 import { PoolClient } from '../client/pool-client.js';
 import type { CheckoutOptions, ContainerSource } from './container-source.js';
 
@@ -52,7 +52,7 @@ export class ServiceSource implements ContainerSource {
   async checkout({ timeoutMs, signal }: CheckoutOptions): Promise<RunnableContainer> {
     signal?.throwIfAborted();
     const container = await this.#client.get({ timeoutMs, ...(signal ? { signal } : {}) });
-    if (container === null) throw new ContainerNotReadyError(`The pool service had no container ready within ${timeoutMs} ms`);
+    if (container === null) throw new CheckoutTimeoutError(`The pool service had no container ready within ${timeoutMs} ms`);
     return container;
   }
 

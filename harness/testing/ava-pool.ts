@@ -1,6 +1,6 @@
 import type { TestFn } from 'ava';
 import type { Container, ContainerFactory, RunnableContainer } from '../../lib/container.js';
-import { ContainerNotReadyError, errorMessage } from '../../lib/errors.js';
+import { CheckoutTimeoutError, errorMessage } from '../../lib/errors.js';
 import { Pool, type GetOptions } from '../../lib/pool.js';
 import type { PoolOptions } from '../../lib/pool-options.js';
 import { createBackendFactory, resolveBackendSettings, type BackendName, type BackendSettings } from '../backend.js';
@@ -26,7 +26,7 @@ export interface UsePoolOptions<C extends Container> {
 export interface TestPool<C extends Container> {
   /** `Pool.get`: a ready container or `null`. The test should destroy it; whatever it forgets, `after.always` does. */
   get(options?: GetOptions): Promise<C | null>;
-  /** Like `get`, but rejects with ContainerNotReadyError, saying what the pool was failing on, instead of `null`. */
+  /** Like `get`, but rejects with CheckoutTimeoutError, saying what the pool was failing on, instead of `null`. */
   take(options?: GetOptions): Promise<C>;
   /** The pool itself, for its figures (`size`, `errors`...). */
   readonly pool: Pool<C>;
@@ -89,7 +89,7 @@ export function usePool<Context, C extends Container = RunnableContainer>(test: 
       const container = await get(getOptions);
       if (container !== null) return container;
       const last = started().errors.peek().at(-1);
-      throw new ContainerNotReadyError(
+      throw new CheckoutTimeoutError(
         `No container was ready within ${getOptions?.timeoutMs ?? 0} ms${last === undefined ? '' : `; the pool's last error: ${errorMessage(last.error)}`}`,
       );
     },

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { FakeRunnableFactory } from '../../fixtures/fake-runnable.js';
-import { ContainerNotReadyError } from '../../lib/errors.js';
+import { CheckoutTimeoutError } from '../../lib/errors.js';
 import { usePool } from '../../harness/testing/ava-pool.js';
 
 const factory = new FakeRunnableFactory();
@@ -22,7 +22,7 @@ test('a container the test forgets is destroyed in after.always', async (t) => {
 
 test('take() says why no container came instead of returning null', async (t) => {
   t.is(await starved.get({ timeoutMs: 10 }), null);
-  await t.throwsAsync(starved.take({ timeoutMs: 10 }), { instanceOf: ContainerNotReadyError, message: /No container was ready within 10 ms/ });
+  await t.throwsAsync(starved.take({ timeoutMs: 10 }), { instanceOf: CheckoutTimeoutError, message: /No container was ready within 10 ms/ });
 });
 
 // Serial and registered after usePool's hooks, so it runs once they are done.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeRunnableFactory } from '../../fixtures/fake-runnable.js';
 import type { RunnableContainer } from '../../lib/container.js';
-import { ContainerNotReadyError } from '../../lib/errors.js';
+import { CheckoutTimeoutError } from '../../lib/errors.js';
 import { Pool } from '../../lib/pool.js';
 import { runSuite } from '../../harness/scheduler/scheduler.js';
 import { ServiceSource, type ServiceClient } from '../../harness/scheduler/service-source.js';
@@ -50,12 +50,12 @@ test('jobs run on containers checked out of the service and released by destroyi
   t.deepEqual(factory.ledger.live(), []);
 });
 
-test('no container from the service within the timeout is ContainerNotReadyError', async (t) => {
+test('no container from the service within the timeout is CheckoutTimeoutError', async (t) => {
   const client = new FakeServiceClient(new FakeRunnableFactory({ createDelayMs: 10_000 }), 1);
   const source = await ServiceSource.open(client);
   try {
     t.is(source.ready(), 0);
-    await t.throwsAsync(source.checkout({ timeoutMs: 20 }), { instanceOf: ContainerNotReadyError, message: /had no container ready within 20 ms/ });
+    await t.throwsAsync(source.checkout({ timeoutMs: 20 }), { instanceOf: CheckoutTimeoutError, message: /had no container ready within 20 ms/ });
   } finally {
     await source.close();
   }
