@@ -1,24 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { BenchOptions } from './bench-options.js';
 import type { Figure, PartResult, Unit } from './figures.js';
 import type { LoadInfo, MachineInfo } from './machine.js';
 
 export const reportSchema = 'warmpool-bench/1';
 
 /** The settings a run used, after defaults and `--quick`. */
-export interface BenchSettingsRecord {
+export type BenchSettingsRecord = Pick<
+  BenchOptions,
+  'size' | 'workers' | 'samples' | 'jobs' | 'rounds' | 'idleMs' | 'scaleSizes' | 'scaleGets' | 'quick'
+> & {
   readonly backend: string;
-  readonly size: number;
-  readonly workers: number;
-  readonly samples: number;
-  readonly jobs: number;
-  readonly rounds: number;
-  readonly idleMs: number;
-  readonly scaleSizes: readonly number[];
-  readonly scaleGets: number;
-  readonly quick: boolean;
   readonly skipped: readonly string[];
-}
+};
 
 /** What `warmpool bench` writes to `--out`: the same figures as the table. */
 export interface BenchReport {
