@@ -3,12 +3,12 @@ import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
 import { isPositiveInteger, validateDurationMs } from '../../lib/pool-options.js';
 import type { ContainerSource } from './container-source.js';
 import { countStatuses, type JobResult, type StatusTotals } from './job-result.js';
-import { describeAbort, runJob, type JobPhaseEvent } from './job-runner.js';
+import { describeAbort, runJob, type JobPhaseEvent, type JobRunOptions } from './job-runner.js';
 import type { Suite } from './suite.js';
 
 export const defaultCheckoutTimeoutMs = 180_000;
 
-export interface SchedulerOptions {
+export interface SchedulerOptions extends Pick<JobRunOptions, 'killGraceMs' | 'artifactTimeoutMs'> {
   readonly source: ContainerSource;
   /** Jobs at once (each waiting for or using one container). An integer from 1 up. */
   readonly concurrency: number;
@@ -21,9 +21,6 @@ export interface SchedulerOptions {
   readonly checkoutTimeoutMs?: number;
   /** Aborting it interrupts the run: queued jobs never start, running ones are stopped; all end `cancelled`. */
   readonly signal?: AbortSignal;
-  /** See JobRunOptions. */
-  readonly killGraceMs?: number;
-  readonly artifactTimeoutMs?: number;
   readonly onEvent?: (event: SchedulerEvent) => void;
 }
 
