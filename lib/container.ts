@@ -17,10 +17,47 @@ export interface CreateContainerOptions {
   readonly signal: AbortSignal;
 }
 
+/** How a container of the pool stopped running, as the engine reported it. */
+export interface ContainerDeath {
+  /** The container's `id` (the same string as `Container.id`). */
+  readonly id: string;
+  /** `died`: its main process exited or was killed; `removed`: it is gone from the engine. */
+  readonly reason: 'died' | 'removed';
+  /** The main process's exit code, when the engine reports one (Docker does; LXC's monitor only sometimes). */
+  readonly exitCode?: number;
+  /** True when the engine says the kernel's OOM killer ended it. */
+  readonly oomKilled: boolean;
+}
+
+export interface WatchHandlers {
+  /** A container of this factory died or was removed. Called once per engine event; may repeat for one id. */
+  died(death: ContainerDeath): void;
+  /**
+   * The watch is (again) receiving events. Called after the first connection and after every reconnection:
+   * deaths that happened while it was not connected were missed, so the pool reconciles with `listRunning()`.
+   */
+  connected(): void;
+  /** The watch lost its event source (engine restart); it reconnects by itself with backoff. */
+  disconnected(error: unknown): void;
+}
+
 export interface ContainerFactory<C extends Container = Container> {
   /** Resolves with a container that is ready to use. */
   createContainer(options: CreateContainerOptions): Promise<C>;
+  /**
+   * Optional. Watches the engine for deaths of this factory's containers until `signal` aborts, reconnecting by
+   * itself (jittered exponential backoff, capped) whenever the event source breaks. Must not throw.
+   */
+  watch?(handlers: WatchHandlers, signal: AbortSignal): void;
+  /**
+   * Optional. The ids of this factory's containers that run now, in one cheap engine call. Rejects with
+   * EngineUnavailableError when the engine cannot be reached; the pool uses it to reconcile and to probe.
+   */
+  listRunning?(signal?: AbortSignal): Promise<ReadonlySet<string>>;
 }
+
+/** What the engine says of one container now. `gone`: the engine no longer knows it. */
+export type ContainerState = 'running' | 'stopped' | 'gone';
 
 /** What a caller needs to find a container again, possibly from another process (the pool service's client). */
 export interface ContainerDescriptor {
@@ -58,4 +95,9 @@ export interface RunnableContainer extends Container {
   writeFile(path: string, data: string | Uint8Array): Promise<void>;
   /** Reads the file at `path` inside the container. */
   readFile(path: string): Promise<Buffer>;
+  /**
+   * Liveness in one cheap engine call (Docker: inspect; LXC: its state). Rejects with EngineUnavailableError
+   * when the engine cannot be reached, never with a wrong answer.
+   */
+  state(): Promise<ContainerState>;
 }

@@ -91,6 +91,67 @@ export class CheckoutTimeoutError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_CHECKOUT_TIMEOUT';
 }
 
+/**
+ * A container of the pool stopped running, or was removed, while it was ready (queued by the pool, which
+ * removes and replaces it), or under a caller (thrown by the scheduler): an infrastructure failure.
+ */
+export class ContainerDiedError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_CONTAINER_DIED';
+
+  constructor(
+    readonly containerName: string,
+    readonly reason: 'died' | 'removed' | 'not-running',
+    readonly exitCode: number | undefined,
+    readonly oomKilled: boolean,
+  ) {
+    super(
+      `Container ${containerName} ${reason === 'removed' ? 'was removed' : reason === 'died' ? 'died' : 'is not running'}` +
+        `${exitCode === undefined ? '' : ` (exit code ${exitCode})`}${oomKilled ? ', killed by the OOM killer' : ''}`,
+    );
+  }
+}
+
+/**
+ * The container engine cannot be reached (socket refused, engine shutting down, lxc tools failing for the
+ * lxcpath). The pool treats it as one outage, not as a failure per creation: it does not count toward the
+ * hourly throttle.
+ */
+export class EngineUnavailableError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_ENGINE_UNAVAILABLE';
+}
+
+/** Not a failure: queued once when the engine answers again after an EngineUnavailableError, with the outage's length. */
+export class EngineRecoveredNotice extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_ENGINE_RECOVERED';
+
+  constructor(readonly outageMs: number) {
+    super(`The container engine answers again after an outage of ${outageMs} ms`);
+  }
+}
+
+/** A container's readiness command failed or ran past its own deadline (`readinessTimeoutMs`). */
+export class ReadinessFailedError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_READINESS_FAILED';
+
+  constructor(
+    readonly containerName: string,
+    readonly command: readonly string[],
+    readonly durationMs: number,
+    readonly timedOut: boolean,
+    /** The last attempt's output (stdout then stderr), trimmed to its last 1,000 characters. */
+    readonly lastOutput: string,
+    /** The last attempt's exit code, if one finished. */
+    readonly lastExitCode?: number,
+  ) {
+    super(
+      `Container ${containerName}: readiness command ${JSON.stringify(command)} ` +
+        `${timedOut ? 'did not succeed' : 'failed'} after ${durationMs} ms` +
+        `${lastExitCode === undefined ? '' : ` (last exit code ${lastExitCode})`}` +
+        `${lastOutput === '' ? '' : `; last output: ${JSON.stringify(lastOutput.slice(-1000))}`}`,
+    );
+  }
+}
+
 /** A backend command or engine call failed. The cause carries the engine's own error. */
 export class BackendError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_BACKEND';

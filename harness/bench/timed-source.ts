@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../lib/index.js';
+import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../lib/index.js';
 import type { CheckoutOptions, ContainerSource } from '../scheduler/container-source.js';
 
 /** The wall clock in milliseconds with sub-millisecond precision, comparable with a container's clock (same kernel). */
@@ -88,6 +88,10 @@ class RecordingContainer implements RunnableContainer {
 
   readFile(path: string): Promise<Buffer> {
     return this.#inner.readFile(path);
+  }
+
+  state(): Promise<ContainerState> {
+    return this.#inner.state();
   }
 
   destroy(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../lib/container.js';
+import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../lib/container.js';
 
 /** What a ServiceContainer needs from the client that got it. */
 export interface ContainerReleaser {
@@ -46,6 +46,11 @@ export class ServiceContainer implements RunnableContainer, AsyncDisposable {
 
   readFile(path: string): Promise<Buffer> {
     return this.#handle.readFile(path);
+  }
+
+  /** Asks the engine directly, like `exec`: the service is not in that path. */
+  state(): Promise<ContainerState> {
+    return this.#handle.state();
   }
 
   destroy(): Promise<void> {

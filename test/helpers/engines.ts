@@ -104,6 +104,7 @@ export class CountingSource implements ContainerSource {
       exec: (argv, execOptions) => container.exec(argv, execOptions),
       writeFile: (path, data) => container.writeFile(path, data),
       readFile: (path) => container.readFile(path),
+      state: () => container.state(),
       destroy,
     };
   }

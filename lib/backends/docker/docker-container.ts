@@ -1,9 +1,9 @@
 import type Dockerode from 'dockerode';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
-import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
-import { engineStatusCode, forceRemove, resolveDockerEngine } from './docker-engine.js';
+import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
+import { BackendError, EngineUnavailableError, InvalidOptionError, errorMessage } from '../../errors.js';
+import { engineStatusCode, forceRemove, isEngineUnreachable, resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
 import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
@@ -69,6 +69,19 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
       current = posix.resolve(posix.dirname(current), entry.linkName);
     }
     throw new BackendError(`Reading ${path} in container ${this.name} failed: more than ${maxSymlinkHops} symlinks`);
+  }
+
+  /** One inspect: `running` only while the engine says so (a paused container counts as running). */
+  async state(): Promise<ContainerState> {
+    try {
+      const info = await this.#docker.getContainer(this.id).inspect();
+      return info.State.Running ? 'running' : 'stopped';
+    } catch (error) {
+      if (engineStatusCode(error) === 404) return 'gone';
+      const message = `Asking the engine about container ${this.name} failed: ${errorMessage(error)}`;
+      if (isEngineUnreachable(error)) throw new EngineUnavailableError(message, { cause: error });
+      throw new BackendError(message, { cause: error });
+    }
   }
 
   /** Force-removes the container. Idempotent: a container already gone, or being removed, counts as destroyed. */

@@ -65,3 +65,19 @@ export async function forceRemove(docker: Dockerode, idOrName: string): Promise<
     if (!isAlreadyRemoved(error)) throw error;
   }
 }
+
+/**
+ * True when an engine call failed because the engine itself cannot be reached: its socket refuses or is
+ * missing, the connection broke, or the engine answered 500 while shutting down. Anything else (a 404, a 409,
+ * a bad image) is about the container, not the engine.
+ */
+export function isEngineUnreachable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && unreachableCodes.has(code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  if (engineStatusCode(error) === 500 && /shutting down|is not running|connection refused/i.test(message)) return true;
+  return /socket hang up|ECONNREFUSED|ECONNRESET|ENOENT.*\.sock/i.test(message);
+}
+
+const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);

@@ -1,6 +1,7 @@
-import type { ContainerDescriptor, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
+import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
 import { BackendError, InvalidOptionError } from '../../errors.js';
 import { runAttached } from './lxc-attach.js';
+import { lxcContainerState } from './lxc-state.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
 import { validateLxcName } from './lxc-names.js';
 import { validateAbsolutePath, validateArgv, validateEnv, validateExecOptions } from './lxc-validation.js';
@@ -93,6 +94,11 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
   }
 
   /** Stops and removes the container (`lxc-destroy -f`). Idempotent; concurrent calls share one run. */
+  /** One `lxc-info -s`: `gone` once the container's directory is no longer in the lxcpath. */
+  state(): Promise<ContainerState> {
+    return lxcContainerState(this.lxcpath, this.name);
+  }
+
   destroy(): Promise<void> {
     this.#destroying ??= destroyLxcContainer(this.lxcpath, this.name).catch((error: unknown) => {
       // A failed destroy may be retried by a later call.
