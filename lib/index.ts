@@ -14,6 +14,7 @@ export type {
   RunnableContainer,
 } from './container.js';
 export { type Clock, systemClock } from './clock.js';
+export { backoffDelayMs, watchReconnectBackoff, type BackoffPolicy } from './backoff.js';
 export { ErrorQueue, type ErrorEntry } from './error-queue.js';
 export type { PoolEvents, PoolEventName, PoolListener } from './pool-events.js';
 export { createLogger, type PoolLogger, type LogLevel } from './logger.js';
