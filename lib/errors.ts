@@ -142,12 +142,16 @@ export class ReadinessFailedError extends WarmpoolError {
     readonly lastOutput: string,
     /** The last attempt's exit code, if one finished. */
     readonly lastExitCode?: number,
+    /** `cause`: why it failed without timing out (the container stopped, say); its message joins this one. */
+    options?: ErrorOptions,
   ) {
     super(
       `Container ${containerName}: readiness command ${JSON.stringify(command)} ` +
         `${timedOut ? 'did not succeed' : 'failed'} after ${durationMs} ms` +
         `${lastExitCode === undefined ? '' : ` (last exit code ${lastExitCode})`}` +
-        `${lastOutput === '' ? '' : `; last output: ${JSON.stringify(lastOutput.slice(-1000))}`}`,
+        `${lastOutput === '' ? '' : `; last output: ${JSON.stringify(lastOutput.slice(-1000))}`}` +
+        `${options?.cause === undefined ? '' : `: ${errorMessage(options.cause)}`}`,
+      options,
     );
   }
 }
