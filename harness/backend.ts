@@ -2,14 +2,14 @@ import type { ContainerDescriptor, ContainerFactory, RunnableContainer } from '.
 import { InvalidOptionError } from '../lib/errors.js';
 import { DockerFactory, openDockerContainer, reapDockerOrphans } from '../lib/backends/docker/index.js';
 import { LxcFactory, openLxcContainer, reapLxcOrphans } from '../lib/backends/lxc/index.js';
-import { loadEngineConfig } from '../fixtures/engines/engine-config.js';
+import { loadEngineConfig } from './engine-config.js';
 
 export const backendNames = ['docker', 'lxc'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 /**
- * Everything the harness (service, scheduler, benchmarks) needs to reach one backend. Defaults come from the
- * engines the fixtures set up (`.engines/engines.env`), overridable by the environment.
+ * Everything the harness (service, scheduler, benchmarks) needs to reach one backend. Defaults come from
+ * `loadEngineConfig()` (the package's `.engines/engines.env`, which the fixtures write, overridable by the environment).
  */
 export interface BackendSettings {
   readonly backend: BackendName;
@@ -24,6 +24,8 @@ export interface BackendSettings {
   readonly lxcBase: string;
   /** Run until it exits 0 before a container counts as ready. */
   readonly readinessCommand?: readonly string[];
+  /** Give up on a container whose readiness command has not succeeded after this many ms (`--readiness-timeout-ms`). */
+  readonly readinessTimeoutMs?: number;
 }
 
 export function isBackendName(value: unknown): value is BackendName {
@@ -42,15 +44,24 @@ export function resolveBackendSettings(given: Partial<BackendSettings> & { backe
     lxcPath: given.lxcPath ?? engines.lxcPath,
     lxcBase: given.lxcBase ?? engines.lxcBase,
     ...(given.readinessCommand ? { readinessCommand: given.readinessCommand } : {}),
+    ...(given.readinessTimeoutMs === undefined ? {} : { readinessTimeoutMs: given.readinessTimeoutMs }),
   };
 }
 
 export function createBackendFactory(settings: BackendSettings): ContainerFactory<RunnableContainer> {
-  const readiness = settings.readinessCommand ? { readinessCommand: settings.readinessCommand } : {};
+  // Only what was given: each factory validates the values and applies its own defaults.
+  const readinessCommand = settings.readinessCommand ? { readinessCommand: settings.readinessCommand } : {};
+  const readinessTimeoutMs = settings.readinessTimeoutMs === undefined ? {} : { readinessTimeoutMs: settings.readinessTimeoutMs };
   if (settings.backend === 'docker') {
-    return new DockerFactory({ docker: settings.dockerSocket, poolId: settings.poolId, image: settings.dockerImage, ...readiness });
+    return new DockerFactory({
+      docker: settings.dockerSocket,
+      poolId: settings.poolId,
+      image: settings.dockerImage,
+      ...readinessCommand,
+      ...readinessTimeoutMs,
+    });
   }
-  return new LxcFactory({ lxcpath: settings.lxcPath, base: settings.lxcBase, poolId: settings.poolId, ...readiness });
+  return new LxcFactory({ lxcpath: settings.lxcPath, base: settings.lxcBase, poolId: settings.poolId, ...readinessCommand });
 }
 
 /** A handle on a container described by another process (the pool service), using the same backend code. */
