@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isBackendName, type BackendName } from '../backend.js';
-import { UsageError } from '../cli/command.js';
+import { UsageError } from '../usage-error.js';
 import { isPartId, partIds, type PartId } from './figures.js';
 
 export interface BenchOptions {

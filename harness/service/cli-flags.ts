@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidOptionError } from '../../lib/errors.js';
 import { validatePoolId } from '../../lib/backends/owner.js';
-import { UsageError } from '../cli/command.js';
+import { UsageError } from '../usage-error.js';
 import { defaultSocketPath, validateSocketPath } from './socket-file.js';
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;

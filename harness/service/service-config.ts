@@ -3,7 +3,7 @@ import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
 import { isLogLevel, logLevels, type LogLevel } from '../../lib/logger.js';
 import { validatePoolId } from '../../lib/backends/owner.js';
 import { backendNames, isBackendName, type BackendName } from '../backend.js';
-import { UsageError } from '../cli/command.js';
+import { UsageError } from '../usage-error.js';
 import { parseFlags, parseIntegerFlag, validateInteger, type NumberFlagRules } from './cli-flags.js';
 import { defaultSocketPath, validateSocketPath } from './socket-file.js';
 
