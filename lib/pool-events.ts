@@ -1,12 +1,26 @@
 import type { PoolLogger } from './logger.js';
+import type { RemovalReason } from './removal-queue.js';
 
 export interface PoolEvents {
   /** A creation ended. `durationMs` runs from its start to its result or its deadline. */
   creation: { outcome: 'created' | 'failed' | 'timeout'; durationMs: number; error?: Error };
   /** A `get()` ended. `waitMs` is how long it waited; `outcome` says how it ended. */
   checkout: { outcome: 'ready' | 'waited' | 'empty' | 'timeout' | 'aborted' | 'closed'; waitMs: number };
-  /** The pool destroyed one of its containers (never one a caller took). */
-  destroy: { name: string; reason: 'late' | 'cleanup'; ok: boolean };
+  /**
+   * The pool removed one of its containers (never one a caller took): `ok` after `destroy()` succeeded (after
+   * `attempts` attempts), `ok: false` once, on its first failure (it is retried until it succeeds).
+   */
+  destroy: { name: string; reason: RemovalReason; ok: boolean; attempts: number };
+  /**
+   * A ready container stopped running (the engine's watch said so, or a reconcile did not find it running).
+   * It left the ready set, is being removed, and its slot is refilled.
+   */
+  death: { id: string; name: string; reason: 'died' | 'removed' | 'not-running'; exitCode?: number; oomKilled: boolean };
+  /**
+   * The engine could not be reached (`unavailable`, with the error; creation paused, ready containers set
+   * aside), or it can again (`available`, once a creation succeeded or the pool was full after the outage).
+   */
+  engine: { state: 'unavailable'; error: Error } | { state: 'available'; outageMs: number };
   /** Too many creations failed in the last hour: none starts before `until` (pool clock). */
   throttle: { until: number; errorsInWindow: number };
 }

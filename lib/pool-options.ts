@@ -33,6 +33,33 @@ export interface PoolOptions {
    * @default 1000
    */
   readonly errorQueueCapacity?: number;
+  /**
+   * During an engine outage (a creation rejected with EngineUnavailableError) the pool probes the engine with
+   * `listRunning()`, or one creation when the factory has none, first after 125-250 ms, then doubling with
+   * jitter up to this. Milliseconds, greater than 0.
+   * @default 5000
+   */
+  readonly engineProbeMaxMs?: number;
+  /**
+   * From the second creation in a row that fails (not counting engine outages), the next one waits a jittered
+   * delay that starts below this and doubles; creations then run one at a time until one succeeds.
+   * Milliseconds from 0 up; 0 turns this backoff off.
+   * @default 250
+   */
+  readonly creationBackoffBaseMs?: number;
+  /**
+   * The longest delay of the creation backoff. Milliseconds, at least `creationBackoffBaseMs`.
+   * @default 30_000
+   */
+  readonly creationBackoffMaxMs?: number;
+  /**
+   * A removal whose `destroy()` failed is retried until it succeeds, after jittered delays that start at
+   * 125-250 ms and double up to this. Milliseconds, greater than 0.
+   * @default 30_000
+   */
+  readonly removalRetryMaxMs?: number;
+  /** The jitter's random source, a function returning [0, 1) like `Math.random`, for tests. @default Math.random */
+  readonly random?: () => number;
   /** Time source, for tests. @default the system clock */
   readonly clock?: Clock;
   /** @default a tslog logger, silent unless `WARMPOOL_LOG_LEVEL` says otherwise */
@@ -45,6 +72,11 @@ export interface ResolvedPoolOptions {
   readonly creationTimeoutMs: number;
   readonly maxErrorsPerHour: number;
   readonly errorQueueCapacity: number;
+  readonly engineProbeMaxMs: number;
+  readonly creationBackoffBaseMs: number;
+  readonly creationBackoffMaxMs: number;
+  readonly removalRetryMaxMs: number;
+  readonly random: () => number;
   readonly clock: Clock;
   readonly logger: PoolLogger;
 }
@@ -55,6 +87,11 @@ const knownOptions = new Set([
   'creationTimeoutMs',
   'maxErrorsPerHour',
   'errorQueueCapacity',
+  'engineProbeMaxMs',
+  'creationBackoffBaseMs',
+  'creationBackoffMaxMs',
+  'removalRetryMaxMs',
+  'random',
   'clock',
   'logger',
 ]);
@@ -75,6 +112,13 @@ export function validateDurationMs(name: string, value: unknown, minimum: number
   throw new InvalidOptionError(name, value, `${expected} (Infinity allowed)`);
 }
 
+/** A delay the pool waits for, so it must be finite: "retry after Infinity" would mean never retrying. */
+function finiteDurationMs(name: string, value: unknown, minimum: number): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= minimum) return value;
+  const expected = minimum === 0 ? 'a finite number of milliseconds from 0 up' : 'a finite number of milliseconds above 0';
+  throw new InvalidOptionError(name, value, expected);
+}
+
 export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', options, 'an object with at least `size`');
@@ -87,6 +131,13 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
   if (!isClock(clock)) throw new InvalidOptionError('clock', clock, 'an object with now(), setTimeout() and clearTimeout()');
   const logger = given.logger ?? createLogger();
   if (!isLogger(logger)) throw new InvalidOptionError('logger', logger, 'an object with debug(), info(), warn() and error()');
+  const random = given.random ?? Math.random;
+  if (typeof random !== 'function') throw new InvalidOptionError('random', random, 'a function returning a number in [0, 1), like Math.random');
+  const creationBackoffBaseMs = finiteDurationMs('creationBackoffBaseMs', given.creationBackoffBaseMs ?? 250, 0);
+  const creationBackoffMaxMs = finiteDurationMs('creationBackoffMaxMs', given.creationBackoffMaxMs ?? Math.max(30_000, creationBackoffBaseMs), 0);
+  if (creationBackoffMaxMs < creationBackoffBaseMs) {
+    throw new InvalidOptionError('creationBackoffMaxMs', creationBackoffMaxMs, `a number of milliseconds at least creationBackoffBaseMs (${creationBackoffBaseMs})`);
+  }
   return {
     size: positiveInteger('size', given.size),
     maxWorkers: positiveInteger('maxWorkers', given.maxWorkers ?? 5),
@@ -94,6 +145,11 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
       given.creationTimeoutMs === undefined ? 600_000 : validateDurationMs('creationTimeoutMs', given.creationTimeoutMs, Number.MIN_VALUE),
     maxErrorsPerHour: positiveInteger('maxErrorsPerHour', given.maxErrorsPerHour ?? 200, true),
     errorQueueCapacity: positiveInteger('errorQueueCapacity', given.errorQueueCapacity ?? 1000),
+    engineProbeMaxMs: finiteDurationMs('engineProbeMaxMs', given.engineProbeMaxMs ?? 5_000, Number.MIN_VALUE),
+    creationBackoffBaseMs,
+    creationBackoffMaxMs,
+    removalRetryMaxMs: finiteDurationMs('removalRetryMaxMs', given.removalRetryMaxMs ?? 30_000, Number.MIN_VALUE),
+    random: random as () => number,
     clock,
     logger,
   };

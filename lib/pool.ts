@@ -1,12 +1,19 @@
-import PQueue from 'p-queue';
-import type { Container, ContainerFactory } from './container.js';
+import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import type { Container, ContainerDeath, ContainerFactory } from './container.js';
+import { CreationBackoff } from './creation-backoff.js';
 import { CreationWorker } from './creation-worker.js';
 import { CheckoutWaiter } from './checkout-waiter.js';
+import { EngineOutage } from './engine-outage.js';
+import { findEngineUnavailable } from './engine-unavailable.js';
 import { ErrorQueue } from './error-queue.js';
 import { ErrorWindow } from './error-window.js';
 import {
   ContainerCreationError,
   ContainerDestroyError,
+  ContainerDiedError,
+  EngineRecoveredNotice,
+  EngineUnavailableError,
+  errorMessage,
   InvalidOptionError,
   PoolClosedError,
   WarmpoolError,
@@ -15,6 +22,8 @@ import {
 import { LinkedQueue } from './linked-queue.js';
 import { PoolEventEmitter, type PoolEventName, type PoolListener } from './pool-events.js';
 import { resolvePoolOptions, validateDurationMs, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { ReadySet } from './ready-set.js';
+import { RemovalQueue } from './removal-queue.js';
 
 export interface GetOptions {
   /** 0 (the default): a ready container or `null` at once. n: wait at most n ms. Infinity: wait until one is ready. */
@@ -24,19 +33,45 @@ export interface GetOptions {
 }
 
 export interface CleanupOptions {
-  /** 0 (the default): do not wait for running creations. n: wait up to n ms for them, else throw WorkerTimeoutError. */
+  /**
+   * 0 (the default): one removal attempt for each container, no waiting for running creations. n: also retry
+   * failed removals and wait for running creations, up to n ms in all; creations still running then make
+   * cleanup throw WorkerTimeoutError.
+   */
   readonly timeoutMs?: number;
 }
 
+export interface CleanupResult {
+  /** Names of the pool's containers that could not be removed (each has a ContainerDestroyError queued). */
+  readonly notRemoved: string[];
+}
+
+/** The engine as the pool sees it: `unavailable` from a creation that could not reach it until one succeeds. */
+export type EngineState = 'available' | 'unavailable';
+
+/** Ready containers start their removal at 125-250 ms; probes of an engine that does not answer give up after this. */
+const retryBaseMs = 250;
+const probeTimeoutMs = 10_000;
+
+type Listing = { readonly running: ReadonlySet<string> } | { readonly error: unknown };
+
 /**
  * A pool of ready containers. Its monitor reacts to events (a creation ended, a container was taken, a
- * deadline passed) and keeps `ready + creating <= size` with at most `maxWorkers` creations in flight. A full,
- * healthy pool does no work at all: there is no timer and no polling.
+ * deadline passed, the engine reported a death) and keeps `ready + creating <= size` with at most `maxWorkers`
+ * creations in flight. A full, healthy pool does no work at all: there is no timer and no polling.
+ *
+ * It tells the truth about what it holds: when the factory can watch its engine, a ready container that dies
+ * leaves the ready set at once, is reported, removed and replaced; after every reconnection of the watch the
+ * ready set is reconciled with the engine's list. An engine outage is one state (`engineState`), not a storm
+ * of failures: ready containers are set aside, creation stops, the engine is probed with backoff, and the
+ * pool resumes by itself. Every removal goes through a queue that retries until the container is gone.
  */
 export class Pool<C extends Container = Container> implements AsyncDisposable {
   readonly #factory: ContainerFactory<C>;
   readonly #options: ResolvedPoolOptions;
-  readonly #ready = new LinkedQueue<C>();
+  readonly #ready = new ReadySet<C>();
+  /** Ready containers held back during an engine outage: not handed out until the engine lists them again. */
+  readonly #setAside = new ReadySet<C>();
   readonly #waiters = new LinkedQueue<CheckoutWaiter<C>>();
   readonly #workers = new Set<CreationWorker<C>>();
   /** Workers that timed out or were cancelled and whose factory promise has not settled yet. */
@@ -44,9 +79,25 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   readonly #errors: ErrorQueue;
   readonly #errorWindow: ErrorWindow;
   readonly #events: PoolEventEmitter;
+  readonly #removals: RemovalQueue<C>;
+  readonly #creationBackoff: CreationBackoff;
+  readonly #probeBackoff: BackoffPolicy;
+  /** Aborted by cleanup: ends the watch and any probe or listing in flight. */
+  readonly #lifetime = new AbortController();
+  #outage: EngineOutage | undefined;
+  #reconciling: Promise<void> | undefined;
+  #reconcileAgain = false;
+  /** False from the watch's `disconnected` to its next `connected`. */
+  #watchConnected = true;
+  /** The next check of the engine while the watch is disconnected, and how many were made. */
+  #disconnectedCheckTimer: unknown;
+  #disconnectedChecks = 0;
   #throttleTimer: unknown;
   #refillImmediate: NodeJS.Immediate | undefined;
+  #closed = false;
   #closing: Promise<void> | undefined;
+  /** cleanup() calls waiting for removals; failed removals are retried only while the pool is open or one waits. */
+  #cleanupWaits = 0;
 
   constructor(factory: ContainerFactory<C>, options: PoolOptions) {
     if (typeof (factory as Partial<ContainerFactory<C>> | null)?.createContainer !== 'function') {
@@ -54,13 +105,34 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
     this.#factory = factory;
     this.#options = resolvePoolOptions(options);
+    const { clock, random, maxWorkers } = this.#options;
     this.#errors = new ErrorQueue(this.#options.errorQueueCapacity);
     this.#errorWindow = new ErrorWindow(this.#options.maxErrorsPerHour);
     this.#events = new PoolEventEmitter(this.#options.logger);
+    this.#creationBackoff = new CreationBackoff(
+      clock,
+      { baseMs: this.#options.creationBackoffBaseMs, maxMs: this.#options.creationBackoffMaxMs },
+      random,
+      () => this.#refill(),
+    );
+    this.#probeBackoff = { baseMs: Math.min(retryBaseMs, this.#options.engineProbeMaxMs), maxMs: this.#options.engineProbeMaxMs };
+    const removalRetryMaxMs = this.#options.removalRetryMaxMs;
+    this.#removals = new RemovalQueue<C>(
+      { concurrency: maxWorkers, clock, random, retryBackoff: { baseMs: Math.min(retryBaseMs, removalRetryMaxMs), maxMs: removalRetryMaxMs } },
+      {
+        removed: (container, reason, attempts) => this.#events.emit('destroy', { name: container.name, reason, ok: true, attempts }),
+        firstFailure: (container, reason, error) => {
+          this.#options.logger.debug(`removing ${container.name} failed (will retry): ${errorMessage(error)}`);
+          this.#errors.push(new ContainerDestroyError(container.name, error), clock.now());
+          this.#events.emit('destroy', { name: container.name, reason, ok: false, attempts: 1 });
+        },
+      },
+    );
     this.#refill();
+    this.#subscribe();
   }
 
-  /** Ready containers now. */
+  /** Ready containers now (not counting those set aside during an engine outage). */
   get size(): number {
     return this.#ready.length;
   }
@@ -90,8 +162,23 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     return !this.isClosed && this.#errorWindow.throttledUntil(this.#options.clock.now()) !== undefined;
   }
 
+  /** `unavailable` from a creation that could not reach the engine until a creation succeeds again. */
+  get engineState(): EngineState {
+    return this.#outage === undefined ? 'available' : 'unavailable';
+  }
+
+  /** Ready containers held back during an engine outage, until the engine lists them again. */
+  get setAside(): number {
+    return this.#setAside.length;
+  }
+
+  /** Containers the pool is removing: queued, being destroyed, or waiting to retry a failed destroy. */
+  get pendingRemovals(): number {
+    return this.#removals.pending;
+  }
+
   get isClosed(): boolean {
-    return this.#closing !== undefined;
+    return this.#closed;
   }
 
   /** Subscribes to pool events (for metrics); returns the unsubscribe function. */
@@ -129,26 +216,48 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   }
 
   /**
-   * Stops the monitor, cancels every creation, destroys every ready container and rejects pending and later
-   * `get()` calls with PoolClosedError. Containers that creations deliver later are destroyed too.
+   * Stops the monitor and the watch, cancels every creation, removes every ready container and rejects
+   * pending and later `get()` calls with PoolClosedError. Containers that creations deliver later are removed
+   * too. Resolves with the names of the containers it could not remove (see CleanupOptions).
    */
-  async cleanup(options: CleanupOptions = {}): Promise<void> {
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
     const timeoutMs = validateDurationMs('timeoutMs', options.timeoutMs ?? 0, 0);
     this.#closing ??= this.#close();
     await this.#closing;
-    if (timeoutMs > 0) await this.#waitForStragglers(timeoutMs);
+    this.#cleanupWaits++;
+    this.#removals.retrying = timeoutMs > 0;
+    try {
+      const attempts = this.#removals.attemptAll();
+      // With a timeout, failed removals are retried and creations awaited until it runs out; without one,
+      // each container gets its one attempt, however long the engine takes to answer it.
+      if (timeoutMs > 0) await this.#waitForRemovalsAndStragglers(timeoutMs);
+      else await attempts;
+    } finally {
+      // With nobody waiting any more, failed removals are parked: no timer may keep the process alive.
+      if (--this.#cleanupWaits === 0) this.#removals.retrying = false;
+    }
+    if (timeoutMs > 0 && this.#stragglers.size > 0) {
+      throw new WorkerTimeoutError(`${this.#stragglers.size} container creations were still running ${timeoutMs} ms after cleanup`, timeoutMs);
+    }
+    return { notRemoved: this.#removals.pendingNames() };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.cleanup();
   }
 
-  async #close(): Promise<void> {
+  #close(): Promise<void> {
     const { clock, logger } = this.#options;
+    this.#closed = true;
+    this.#lifetime.abort(new PoolClosedError());
+    clock.clearTimeout(this.#disconnectedCheckTimer);
+    this.#disconnectedCheckTimer = undefined;
     if (this.#throttleTimer !== undefined) clock.clearTimeout(this.#throttleTimer);
     this.#throttleTimer = undefined;
     clearImmediate(this.#refillImmediate);
     this.#refillImmediate = undefined;
+    this.#creationBackoff.cancel();
+    this.#outage?.cancelProbe();
     for (const waiter of this.#waiters.clear()) {
       this.#events.emit('checkout', { outcome: 'closed', waitMs: clock.now() - waiter.enqueuedAt });
       waiter.reject(new PoolClosedError());
@@ -158,28 +267,23 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       this.#stragglers.add(worker);
       worker.cancel(new PoolClosedError('The pool was cleaned up while this container was being created'));
     }
-    const ready = this.#ready.clear();
-    logger.debug(`cleanup: destroying ${ready.length} ready containers, cancelled ${this.#stragglers.size} creations`);
-    // As many removals at once as creations: a pool of thousands must not hit the engine with thousands at once.
-    const removals = new PQueue({ concurrency: this.#options.maxWorkers });
-    await removals.addAll(ready.map((container) => () => this.#destroy(container, 'cleanup')));
+    const ready = [...this.#ready.clear(), ...this.#setAside.clear()];
+    logger.debug(`cleanup: removing ${ready.length} ready containers, cancelled ${this.#stragglers.size} creations`);
+    // The removal queue runs as many removals at once as creations: a pool of thousands must not hit the
+    // engine with thousands at once. cleanup() awaits them.
+    for (const container of ready) void this.#removals.add(container, 'cleanup');
+    return Promise.resolve();
   }
 
-  async #waitForStragglers(timeoutMs: number): Promise<void> {
-    if (this.#stragglers.size === 0) return;
+  async #waitForRemovalsAndStragglers(timeoutMs: number): Promise<void> {
     const { clock } = this.#options;
     let timer: unknown;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
+    const expired = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, timeoutMs);
     });
-    const finished = Promise.all([...this.#stragglers].map((worker) => worker.done)).then(() => 'done' as const);
+    const stragglersDone = Promise.all([...this.#stragglers].map((worker) => worker.done));
     try {
-      if ((await Promise.race([finished, deadline])) === 'timeout' && this.#stragglers.size > 0) {
-        throw new WorkerTimeoutError(
-          `${this.#stragglers.size} container creations were still running ${timeoutMs} ms after cleanup`,
-          timeoutMs,
-        );
-      }
+      await Promise.race([Promise.all([stragglersDone, this.#removals.whenIdle()]), expired]);
     } finally {
       clock.clearTimeout(timer);
     }
@@ -188,19 +292,23 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   /**
    * Refills after the caller has its container. A factory may do expensive synchronous work before its first
    * await (spawning lxc-copy takes milliseconds), which would otherwise delay every checkout; and a burst of
-   * checkouts in one tick then costs one refill.
+   * checkouts (or deaths) in one tick then costs one refill.
    */
   #refillSoon(): void {
-    if (this.#refillImmediate !== undefined) return;
+    if (this.#refillImmediate !== undefined || this.isClosed) return;
     this.#refillImmediate = setImmediate(() => {
       this.#refillImmediate = undefined;
       this.#refill();
     });
   }
 
-  /** The monitor: starts creations until the pool (ready + creating) is full, unless throttled or closed. */
+  /**
+   * The monitor: starts creations until the pool (ready + set aside + creating) is full, unless closed,
+   * throttled, backing off after failures, or waiting out an engine outage.
+   */
   #refill(): void {
-    if (this.isClosed || this.#throttleTimer !== undefined) return;
+    if (this.isClosed || this.#throttleTimer !== undefined || this.#creationBackoff.isWaiting) return;
+    if (this.#outage?.phase === 'probing') return;
     const { size, maxWorkers, clock, logger } = this.#options;
     const now = clock.now();
     const throttledUntil = this.#errorWindow.throttledUntil(now);
@@ -214,13 +322,15 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       }, throttledUntil - now);
       return;
     }
-    while (this.#ready.length + this.#workers.size < size && this.#workers.size < maxWorkers) {
+    // One creation at a time while it serves as the engine's probe, or while failures back off.
+    const cap = this.#outage?.phase === 'probe-creation' || this.#creationBackoff.isBackingOff ? 1 : maxWorkers;
+    while (this.#ready.length + this.#setAside.length + this.#workers.size < size && this.#workers.size < cap) {
       this.#workers.add(
         new CreationWorker(this.#factory, clock, this.#options.creationTimeoutMs, {
           created: (worker, container) => this.#onCreated(worker, container),
           failed: (worker, error) => this.#onFailed(worker, error),
           timedOut: (worker, error) => this.#onTimedOut(worker, error),
-          late: (_worker, container) => this.#destroy(container, 'late'),
+          late: (_worker, container) => this.#removals.add(container, 'late'),
           settledAfterwards: (worker) => this.#stragglers.delete(worker),
         }),
       );
@@ -229,22 +339,27 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
 
   #onCreated(worker: CreationWorker<C>, container: C): void {
     this.#workers.delete(worker);
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#events.emit('checkout', { outcome: 'waited', waitMs: this.#options.clock.now() - waiter.enqueuedAt });
-      waiter.resolve(container);
-    } else {
-      this.#ready.push(container);
-    }
+    this.#creationBackoff.succeeded();
+    this.#offer(container);
     // Emitted once the container is placed, so a listener sees the pool as it now is.
     this.#events.emit('creation', { outcome: 'created', durationMs: this.#options.clock.now() - worker.startedAt });
+    if (this.#outage) this.#createdDuringOutage(this.#outage);
     this.#refill();
   }
 
   #onFailed(worker: CreationWorker<C>, cause: unknown): void {
     this.#workers.delete(worker);
-    const error = cause instanceof WarmpoolError ? cause : new ContainerCreationError(cause);
-    this.#recordFailure(worker, 'failed', error);
+    const engineError = findEngineUnavailable(cause);
+    if (engineError) {
+      // Not the container's fault and not the image's: one outage, not one failure per creation.
+      this.#events.emit('creation', { outcome: 'failed', durationMs: this.#options.clock.now() - worker.startedAt, error: engineError });
+      this.#engineUnreachable(engineError);
+    } else {
+      const error = cause instanceof WarmpoolError ? cause : new ContainerCreationError(cause);
+      this.#recordFailure(worker, 'failed', error);
+      // The engine answered, if only with a failure: the probe creation did its job.
+      if (this.#outage?.phase === 'probe-creation') this.#engineAnswered(this.#outage, undefined);
+    }
     this.#refill();
   }
 
@@ -252,6 +367,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     this.#workers.delete(worker);
     this.#stragglers.add(worker);
     this.#recordFailure(worker, 'timeout', error);
+    // A probe creation that never answered is no answer: keep probing.
+    if (this.#outage?.phase === 'probe-creation') this.#scheduleProbe(this.#outage);
     this.#refill();
   }
 
@@ -260,7 +377,19 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     this.#options.logger.debug(`creation ${outcome}: ${error.message}`);
     this.#errors.push(error, now);
     this.#errorWindow.record(now);
+    this.#creationBackoff.failed();
     this.#events.emit('creation', { outcome, durationMs: now - worker.startedAt, error });
+  }
+
+  /** Hands a container to the longest waiting `get()`, or makes it ready. */
+  #offer(container: C): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#events.emit('checkout', { outcome: 'waited', waitMs: this.#options.clock.now() - waiter.enqueuedAt });
+      waiter.resolve(container);
+    } else {
+      this.#ready.push(container);
+    }
   }
 
   #abandon(waiter: CheckoutWaiter<C>, outcome: 'timeout' | 'aborted', reason: unknown): void {
@@ -270,14 +399,232 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     else waiter.resolve(null);
   }
 
-  async #destroy(container: C, reason: 'late' | 'cleanup'): Promise<void> {
+  // ---- Deaths: the engine's watch and reconciles ----
+
+  #subscribe(): void {
+    if (typeof this.#factory.watch !== 'function') return;
     try {
-      await container.destroy();
-      this.#events.emit('destroy', { name: container.name, reason, ok: true });
+      this.#factory.watch(
+        {
+          died: (death) => this.#guard('died', () => this.#onDeathEvent(death)),
+          connected: () => this.#guard('connected', () => this.#onWatchConnected()),
+          disconnected: (error) => this.#guard('disconnected', () => this.#onWatchDisconnected(error)),
+        },
+        this.#lifetime.signal,
+      );
     } catch (error) {
-      this.#errors.push(new ContainerDestroyError(container.name, error), this.#options.clock.now());
-      this.#events.emit('destroy', { name: container.name, reason, ok: false });
+      // The contract says watch() must not throw; a pool without a watch still works.
+      this.#options.logger.error(`the factory's watch() threw; the pool will not hear of deaths: ${errorMessage(error)}`);
     }
+  }
+
+  /** Handlers run inside the backend's event code: a bug here must not break its watch. */
+  #guard(handler: string, action: () => void): void {
+    if (this.isClosed) return;
+    try {
+      action();
+    } catch (error) {
+      this.#options.logger.error(`the pool's ${handler} handler threw; ignored`, error);
+    }
+  }
+
+  /** Only a container the pool holds counts: a checked-out one is its caller's, and a second event is a repeat. */
+  #onDeathEvent(death: ContainerDeath): void {
+    const container = this.#ready.remove(death.id) ?? this.#setAside.remove(death.id);
+    if (container === undefined) return;
+    this.#containerDied(container, death.reason, death.exitCode, death.oomKilled);
+  }
+
+  #onWatchConnected(): void {
+    this.#watchConnected = true;
+    this.#disconnectedChecks = 0;
+    this.#options.clock.clearTimeout(this.#disconnectedCheckTimer);
+    this.#disconnectedCheckTimer = undefined;
+    // During an outage, the watch coming back is the best sign the engine is back: probe at once.
+    if (this.#outage?.phase === 'probing') this.#probe(this.#outage);
+    else void this.#reconcile();
+  }
+
+  /**
+   * The event stream broke: most likely the engine is stopping, and deaths may now go unheard. A full pool
+   * starts no creation that would notice an outage, so until the watch is back the pool asks the engine
+   * itself: at once, then after the probe backoff (capped at `engineProbeMaxMs`). Each answer reconciles the
+   * ready set; no answer is an outage. This is the only polling, and only while the event source is broken.
+   */
+  #onWatchDisconnected(error: unknown): void {
+    this.#options.logger.debug(`the engine's event stream broke: ${errorMessage(error)}`);
+    if (!this.#watchConnected) return;
+    this.#watchConnected = false;
+    this.#checkWhileDisconnected();
+  }
+
+  #checkWhileDisconnected(): void {
+    if (this.#watchConnected || this.#outage || this.isClosed || typeof this.#factory.listRunning !== 'function') return;
+    if (this.#disconnectedCheckTimer !== undefined) return;
+    void this.#reconcile().then(() => {
+      if (this.#watchConnected || this.#outage || this.isClosed || this.#disconnectedCheckTimer !== undefined) return;
+      const { clock, random } = this.#options;
+      this.#disconnectedCheckTimer = clock.setTimeout(() => {
+        this.#disconnectedCheckTimer = undefined;
+        this.#checkWhileDisconnected();
+      }, backoffDelayMs(this.#probeBackoff, this.#disconnectedChecks++, random));
+    });
+  }
+
+  #containerDied(container: C, reason: ContainerDiedError['reason'], exitCode: number | undefined, oomKilled: boolean): void {
+    const error = new ContainerDiedError(container.name, reason, exitCode, oomKilled);
+    this.#options.logger.info(`${error.message}; removing and replacing it`);
+    this.#errors.push(error, this.#options.clock.now());
+    this.#events.emit('death', { id: container.id, name: container.name, reason, ...(exitCode === undefined ? {} : { exitCode }), oomKilled });
+    void this.#removals.add(container, 'died');
+    this.#refillSoon();
+  }
+
+  /**
+   * Drops the ready containers the engine no longer runs (deaths missed while the watch was away). Only those
+   * already ready when the listing was asked for are checked: one made since is not in it, and is alive.
+   * One reconcile at a time; a request during one runs another after it.
+   */
+  async #reconcile(): Promise<void> {
+    if (typeof this.#factory.listRunning !== 'function') return;
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#reconcileAgain = false;
+        const stamp = this.#ready.nextStamp;
+        const listing = await this.#listRunning();
+        if (this.isClosed) return;
+        if ('error' in listing) {
+          const engineError = findEngineUnavailable(listing.error);
+          if (engineError) this.#engineUnreachable(engineError);
+          else this.#options.logger.warn(`reconcile: listing the engine's containers failed: ${errorMessage(listing.error)}`);
+          return;
+        }
+        for (const container of this.#ready.addedBefore(stamp)) {
+          if (listing.running.has(container.id)) continue;
+          this.#ready.remove(container.id);
+          this.#containerDied(container, 'not-running', undefined, false);
+        }
+      } while (this.#reconcileAgain && !this.#outage);
+    };
+    this.#reconciling = run().finally(() => (this.#reconciling = undefined));
+    await this.#reconciling;
+  }
+
+  /** `listRunning()` with a deadline, cancelled by cleanup; never rejects. */
+  async #listRunning(): Promise<Listing> {
+    const factory = this.#factory;
+    if (typeof factory.listRunning !== 'function') return { error: new Error('the factory cannot list its containers') };
+    const { clock } = this.#options;
+    const controller = new AbortController();
+    let timer: unknown;
+    let onClose: (() => void) | undefined;
+    // Settles on the deadline or on cleanup even if the factory ignores its signal, so no probe hangs for good.
+    const stopped = new Promise<never>((_resolve, reject) => {
+      const stop = (reason: Error): void => {
+        controller.abort(reason);
+        reject(reason);
+      };
+      timer = clock.setTimeout(() => stop(new EngineUnavailableError(`The engine did not list its containers within ${probeTimeoutMs} ms`)), probeTimeoutMs);
+      onClose = () => stop(new PoolClosedError());
+      this.#lifetime.signal.addEventListener('abort', onClose, { once: true });
+    });
+    try {
+      // Called inside the try so a factory that throws synchronously is handled like one that rejects.
+      return { running: await Promise.race([factory.listRunning(controller.signal), stopped]) };
+    } catch (error) {
+      return { error };
+    } finally {
+      clock.clearTimeout(timer);
+      if (onClose) this.#lifetime.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  // ---- Engine outages ----
+
+  /** A creation or a listing could not reach the engine: start an outage, or go on probing. */
+  #engineUnreachable(error: Error): void {
+    const outage = this.#outage;
+    if (outage === undefined) this.#enterOutage(error);
+    // A half-up engine listed but could not create: back to probing, at the outage's next backoff step.
+    else if (outage.phase !== 'probing') this.#scheduleProbe(outage);
+  }
+
+  #enterOutage(error: Error): void {
+    const { clock, logger } = this.#options;
+    const outage = new EngineOutage(clock, this.#probeBackoff, this.#options.random);
+    this.#outage = outage;
+    for (const container of this.#ready.clear()) this.#setAside.push(container);
+    this.#errors.push(error, clock.now());
+    logger.warn(`The container engine cannot be reached (${error.message}); creation paused, ${this.#setAside.length} ready containers set aside until it answers`);
+    this.#events.emit('engine', { state: 'unavailable', error });
+    this.#scheduleProbe(outage);
+  }
+
+  #scheduleProbe(outage: EngineOutage): void {
+    const delayMs = outage.scheduleProbe(() => this.#probe(outage));
+    this.#options.logger.debug(`engine probe ${outage.probes} in ${delayMs} ms`);
+  }
+
+  /** Asks the engine now: with `listRunning()` if the factory has it, else with one creation. */
+  #probe(outage: EngineOutage): void {
+    if (this.isClosed || this.#outage !== outage) return;
+    outage.cancelProbe();
+    if (typeof this.#factory.listRunning !== 'function') {
+      outage.phase = 'probe-creation';
+      this.#refill();
+      return;
+    }
+    if (outage.probeRunning) return;
+    outage.probeRunning = true;
+    void this.#listRunning().then((listing) => {
+      outage.probeRunning = false;
+      if (this.isClosed || this.#outage !== outage) return;
+      if ('error' in listing) this.#scheduleProbe(outage);
+      else this.#engineAnswered(outage, listing.running);
+    });
+  }
+
+  /**
+   * The engine answered a probe: the set-aside containers it still runs are ready again (all of them when it
+   * could not list), the others are removed and replaced, and creation resumes. The outage ends here only if
+   * the pool is full (or a creation already succeeded); otherwise with the first creation that succeeds.
+   */
+  #engineAnswered(outage: EngineOutage, running: ReadonlySet<string> | undefined): void {
+    outage.phase = 'resuming';
+    for (const container of this.#setAside.clear()) {
+      if (running === undefined || running.has(container.id)) this.#offer(container);
+      else this.#containerDied(container, 'not-running', undefined, false);
+    }
+    if (outage.createdMeanwhile || this.#ready.length >= this.#options.size) this.#endOutage(outage);
+    this.#refill();
+  }
+
+  #createdDuringOutage(outage: EngineOutage): void {
+    if (outage.phase === 'probing' && typeof this.#factory.listRunning === 'function') {
+      // A creation started before the outage got through: check the set-aside containers, then end it.
+      outage.createdMeanwhile = true;
+      this.#probe(outage);
+      return;
+    }
+    if (this.#setAside.length > 0) this.#engineAnswered(outage, undefined);
+    if (this.#outage === outage) this.#endOutage(outage);
+  }
+
+  #endOutage(outage: EngineOutage): void {
+    const { clock, logger } = this.#options;
+    outage.cancelProbe();
+    this.#outage = undefined;
+    const outageMs = clock.now() - outage.startedAt;
+    this.#errors.push(new EngineRecoveredNotice(outageMs), clock.now());
+    logger.warn(`The container engine answers again after an outage of ${outageMs} ms; creation resumed`);
+    this.#events.emit('engine', { state: 'available', outageMs });
+    // Removals that failed while the engine was away need not wait out their backoff.
+    this.#removals.retryNow();
+    this.#checkWhileDisconnected();
   }
 }
 

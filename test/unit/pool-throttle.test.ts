@@ -5,12 +5,15 @@ import { failingFactory, FakeFactory } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
 
 const hourMs = 3_600_000;
+// These tests are about the queue and the hourly throttle, so the creation backoff (which slows a burst of
+// failures down long before the throttle, see pool-backoff.test.ts) is off here.
+const noBackoff = { creationBackoffBaseMs: 0 } as const;
 
 test('every failed creation is queued, with its cause', async (t) => {
   const clock = new FakeClock();
   const cause = new Error('engine said no');
   const factory = new FakeFactory({ clock, plan: (n) => (n < 2 ? { kind: 'fail', error: cause } : { kind: 'instant' }) });
-  const pool = new Pool(factory, { size: 1, maxWorkers: 1, clock });
+  const pool = new Pool(factory, { size: 1, maxWorkers: 1, clock, ...noBackoff });
   await settle();
   t.is(pool.size, 1);
   const entries = pool.errors.drain();
@@ -24,7 +27,7 @@ test('every failed creation is queued, with its cause', async (t) => {
 
 test('warmpool errors from a factory are queued as they are', async (t) => {
   const factory = failingFactory(new ImageUnavailableError('nope:latest'));
-  const pool = new Pool(factory, { size: 1, maxErrorsPerHour: 1 });
+  const pool = new Pool(factory, { size: 1, maxErrorsPerHour: 1, ...noBackoff });
   await settle();
   const [entry] = pool.errors.drain();
   t.true(entry?.error instanceof ImageUnavailableError);
@@ -46,7 +49,7 @@ test('after maxErrorsPerHour failures no creation starts until the oldest is an 
       return factory.createContainer(options);
     },
   };
-  const pool = new Pool(spreadFactory, { size: 1, maxWorkers: 1, clock });
+  const pool = new Pool(spreadFactory, { size: 1, maxWorkers: 1, clock, ...noBackoff });
   const start = clock.now();
   for (let i = 0; i < 200; i++) await clock.tick(10);
   t.is(failures, 200);
@@ -70,7 +73,7 @@ test('the throttle counts only the last hour', async (t) => {
   const clock = new FakeClock();
   let mode: 'fail' | 'ok' = 'fail';
   const factory = new FakeFactory({ clock, plan: () => (mode === 'fail' ? { kind: 'fail' } : { kind: 'instant' }) });
-  const pool = new Pool(factory, { size: 1, maxWorkers: 1, clock, maxErrorsPerHour: 3 });
+  const pool = new Pool(factory, { size: 1, maxWorkers: 1, clock, maxErrorsPerHour: 3, ...noBackoff });
   await settle();
   t.is(factory.ledger.started, 3);
   t.true(pool.isThrottled);
@@ -88,7 +91,7 @@ test('the throttle counts only the last hour', async (t) => {
 test('the error queue is bounded and counts what it dropped', async (t) => {
   const clock = new FakeClock();
   const factory = failingFactory();
-  const pool = new Pool(factory, { size: 1, clock, maxErrorsPerHour: 25, errorQueueCapacity: 10 });
+  const pool = new Pool(factory, { size: 1, clock, maxErrorsPerHour: 25, errorQueueCapacity: 10, ...noBackoff });
   await settle();
   t.is(factory.ledger.started, 25);
   t.is(pool.errors.length, 10);
@@ -101,7 +104,7 @@ test('the error queue is bounded and counts what it dropped', async (t) => {
 
 test('the default throttle is 200 failures an hour', async (t) => {
   const factory = failingFactory();
-  const pool = new Pool(factory, { size: 1, clock: new FakeClock() });
+  const pool = new Pool(factory, { size: 1, clock: new FakeClock(), ...noBackoff });
   await settle();
   t.is(factory.ledger.started, 200);
   t.true(pool.isThrottled);

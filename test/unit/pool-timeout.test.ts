@@ -48,7 +48,7 @@ test('a container that arrives after its deadline is destroyed, never pooled', a
 test('a creation that ignores its abort does not hold a worker slot', async (t) => {
   const clock = new FakeClock();
   const factory = hangingFactory({ ignoreAbort: true });
-  const pool = new Pool(factory, { size: 3, maxWorkers: 2, creationTimeoutMs: 50, clock, maxErrorsPerHour: Infinity });
+  const pool = new Pool(factory, { size: 3, maxWorkers: 2, creationTimeoutMs: 50, clock, maxErrorsPerHour: Infinity, creationBackoffBaseMs: 0 });
   await clock.tick(50);
   await clock.tick(50);
   t.is(pool.workerCount, 2);
@@ -66,7 +66,8 @@ test('a factory that throws synchronously is a failed creation, not a crash', as
       throw new Error('sync boom');
     },
   };
-  const pool = new Pool(factory, { size: 1, maxErrorsPerHour: 3 });
+  // Backoff off: this test is about the failure path, and three failures in a row would otherwise back off.
+  const pool = new Pool(factory, { size: 1, maxErrorsPerHour: 3, creationBackoffBaseMs: 0 });
   await settle();
   t.is(calls, 3, 'three failures throttle the pool');
   t.is(pool.errors.length, 3);
