@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
 import { BackendError, EngineUnavailableError, InvalidOptionError, errorMessage } from '../../errors.js';
-import { engineStatusCode, forceRemove, isEngineUnreachable, resolveDockerEngine } from './docker-engine.js';
+import { engineStatusCode, forceRemove, isEngineDown, resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
 import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
@@ -71,24 +71,33 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
     throw new BackendError(`Reading ${path} in container ${this.name} failed: more than ${maxSymlinkHops} symlinks`);
   }
 
-  /** One inspect: `running` only while the engine says so (a paused container counts as running). */
+  /**
+   * One inspect. `running` only while the engine says so and the container is not paused: a paused container
+   * cannot run commands, so for a pool it is as good as stopped (and `listRunning` leaves it out too).
+   */
   async state(): Promise<ContainerState> {
     try {
       const info = await this.#docker.getContainer(this.id).inspect();
-      return info.State.Running ? 'running' : 'stopped';
+      return info.State.Running && !info.State.Paused ? 'running' : 'stopped';
     } catch (error) {
       if (engineStatusCode(error) === 404) return 'gone';
       const message = `Asking the engine about container ${this.name} failed: ${errorMessage(error)}`;
-      if (isEngineUnreachable(error)) throw new EngineUnavailableError(message, { cause: error });
+      if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
       throw new BackendError(message, { cause: error });
     }
   }
 
-  /** Force-removes the container. Idempotent: a container already gone, or being removed, counts as destroyed. */
+  /**
+   * Force-removes the container. Idempotent: a container already gone, or being removed, counts as destroyed.
+   * Rejects with EngineUnavailableError when the engine cannot be reached (the container may still be there:
+   * call again later), with BackendError for any other failure.
+   */
   destroy(): Promise<void> {
-    this.#destroyed ??= forceRemove(this.#docker, this.id).catch((error: unknown) => {
+    this.#destroyed ??= forceRemove(this.#docker, this.id).catch(async (error: unknown) => {
       this.#destroyed = undefined;
-      throw new BackendError(`Removing container ${this.name} failed: ${errorMessage(error)}`, { cause: error });
+      const message = `Removing container ${this.name} failed: ${errorMessage(error)}`;
+      if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
+      throw new BackendError(message, { cause: error });
     });
     return this.#destroyed;
   }

@@ -1,5 +1,8 @@
 import type Dockerode from 'dockerode';
+import { systemClock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { InvalidOptionError } from '../../errors.js';
+import { defaultReadinessTimeoutMs } from '../readiness.js';
 import { validatePoolId } from '../owner.js';
 import { reservedLabelPrefix } from './docker-labels.js';
 import { resolveDockerEngine } from './docker-engine.js';
@@ -42,15 +45,22 @@ export interface DockerFactoryOptions {
   readonly networkMode?: string;
   /** Networks handed out round robin, one per container; instead of `networkMode`, not with it. */
   readonly networks?: readonly string[];
-  /** A command run in the container until it exits 0; the container is ready then. @default none */
+  /**
+   * A command run in the container until it exits 0; the container is ready then. Each run is bounded by what is
+   * left of `readinessTimeoutMs`, so a command that hangs is killed at the deadline. @default none
+   */
   readonly readinessCommand?: readonly string[];
   /**
-   * Gives up on a container whose readiness command has not succeeded after this long (ContainerNotReadyError).
-   * @default no limit: retried until the pool's creation deadline aborts the creation
+   * Readiness's own deadline, separate from the pool's `creationTimeoutMs`: a container whose readiness command
+   * has not exited 0 this long after the container started, or that stopped meanwhile, fails its creation with
+   * ReadinessFailedError (the command, how long it ran, its last exit code and output).
+   * @default 30_000; Infinity for none (then only the creation's deadline ends it)
    */
   readonly readinessTimeoutMs?: number;
   /** Pause between readiness attempts. @default 100, minimum 1 */
   readonly readinessIntervalMs?: number;
+  /** Time for the readiness deadline, the watch's reconnect backoff and leftover removals. @default the system clock */
+  readonly clock?: Clock;
 }
 
 export interface ResolvedDockerFactoryOptions {
@@ -66,6 +76,7 @@ export interface ResolvedDockerFactoryOptions {
   readonly readinessCommand: readonly string[] | undefined;
   readonly readinessTimeoutMs: number;
   readonly readinessIntervalMs: number;
+  readonly clock: Clock;
 }
 
 export const defaultKeepAliveCommand = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
@@ -84,6 +95,7 @@ const knownOptions = new Set<string>([
   'readinessCommand',
   'readinessTimeoutMs',
   'readinessIntervalMs',
+  'clock',
 ]);
 
 export function resolveDockerFactoryOptions(options: DockerFactoryOptions): ResolvedDockerFactoryOptions {
@@ -128,8 +140,9 @@ export function resolveDockerFactoryOptions(options: DockerFactoryOptions): Reso
     nanoCpus: cpus === undefined ? undefined : Math.round(cpus * 1e9),
     networkModes: resolveNetworkModes(options.networkMode, options.networks),
     readinessCommand: options.readinessCommand,
-    readinessTimeoutMs: validateDuration('readinessTimeoutMs', options.readinessTimeoutMs, Infinity, true),
+    readinessTimeoutMs: validateDuration('readinessTimeoutMs', options.readinessTimeoutMs, defaultReadinessTimeoutMs, true),
     readinessIntervalMs: validateDuration('readinessIntervalMs', options.readinessIntervalMs, 100, false),
+    clock: validateClock(options.clock),
   };
 }
 
@@ -184,6 +197,16 @@ function validateDuration(option: string, value: unknown, fallback: number, allo
     throw new InvalidOptionError(option, value, expected);
   }
   return value;
+}
+
+function validateClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const valid =
+    typeof clock === 'object' &&
+    clock !== null &&
+    ['now', 'setTimeout', 'clearTimeout'].every((name) => typeof (clock as Record<string, unknown>)[name] === 'function');
+  if (!valid) throw new InvalidOptionError('clock', clock, 'an object with now(), setTimeout() and clearTimeout()');
+  return clock as Clock;
 }
 
 function isNonEmptyString(value: unknown): value is string {

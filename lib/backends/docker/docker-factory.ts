@@ -1,34 +1,41 @@
 import type Dockerode from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerFactory, CreateContainerOptions, ExecResult } from '../../container.js';
+import type { ContainerFactory, CreateContainerOptions, WatchHandlers } from '../../container.js';
 import {
   BackendError,
   ContainerNotReadyError,
+  EngineUnavailableError,
   ImageUnavailableError,
   WarmpoolError,
   errorMessage,
 } from '../../errors.js';
+import { waitUntilReady } from '../readiness.js';
 import { DockerContainer } from './docker-container.js';
-import { engineStatusCode, forceRemove } from './docker-engine.js';
+import { engineAnswers, engineStatusCode, forceRemove, isEngineDown, isEngineUnreachable } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
 import { resolveDockerFactoryOptions } from './docker-factory-options.js';
 import type { DockerFactoryOptions, ResolvedDockerFactoryOptions } from './docker-factory-options.js';
 import { DockerImageSupply } from './docker-image.js';
-import { dockerContainerName, ownerLabels } from './docker-labels.js';
+import { dockerContainerName, ownerLabels, poolLabel, poolLabelFilter } from './docker-labels.js';
+import { LeftoverRemovals } from './docker-leftover-removals.js';
+import { watchDockerDeaths } from './docker-watch.js';
 
 /**
  * Makes ready Docker containers for a pool: create, start, wait for readiness. Whatever goes wrong, and whenever
- * the signal aborts, the half-made container is removed before the promise rejects, so a creation never leaks.
+ * the signal aborts, the half-made container is removed before the promise rejects, so a creation never leaks;
+ * if the engine is away just then, the removal is retried in the background until the engine is back.
  */
 export class DockerFactory implements ContainerFactory<DockerContainer> {
   readonly #options: ResolvedDockerFactoryOptions;
   readonly #image: DockerImageSupply;
+  readonly #leftovers: LeftoverRemovals;
   #nextNetwork = 0;
 
   /** @throws InvalidOptionError naming the first bad option. Does not call the engine. */
   constructor(options: DockerFactoryOptions) {
     this.#options = resolveDockerFactoryOptions(options);
     this.#image = new DockerImageSupply(this.#options.docker, this.#options.image);
+    this.#leftovers = new LeftoverRemovals(this.#options.docker, this.#options.clock);
   }
 
   get poolId(): string {
@@ -44,26 +51,73 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
     return this.#options.docker;
   }
 
+  /**
+   * Creates, starts and readies a container. Rejects with `signal.reason` when the signal aborts,
+   * EngineUnavailableError when the engine cannot be reached (an outage, not this creation's fault),
+   * ImageUnavailableError, ContainerNotReadyError (it stopped at once), ReadinessFailedError, or BackendError.
+   */
   async createContainer({ signal }: CreateContainerOptions): Promise<DockerContainer> {
     signal.throwIfAborted();
-    await this.#image.ensure(signal);
-    const container = await this.#create(signal);
     try {
-      // Start and the ready checks are not interrupted mid-call: a started container is removed below anyway.
-      signal.throwIfAborted();
-      await this.#options.docker.getContainer(container.id).start();
-      signal.throwIfAborted();
-      await this.#waitUntilReady(container, signal);
-      return container;
+      await this.#image.ensure(signal);
+      const container = await this.#create();
+      try {
+        // Start and the ready checks are not interrupted mid-call: a started container is removed below anyway.
+        signal.throwIfAborted();
+        await this.#start(container);
+        signal.throwIfAborted();
+        await this.#waitUntilReady(container, signal);
+        return container;
+      } catch (error) {
+        await this.#removeHalfMade(container.id);
+        throw error;
+      }
     } catch (error) {
-      await removeQuietly(container);
       if (signal.aborted) throw signal.reason;
-      if (error instanceof WarmpoolError) throw error;
-      throw new BackendError(`Starting container ${container.name} failed: ${errorMessage(error)}`, { cause: error });
+      throw await this.#creationFailure(error);
     }
   }
 
-  async #create(signal: AbortSignal): Promise<DockerContainer> {
+  /**
+   * Watches the engine for deaths of this pool's containers (see `watchDockerDeaths`). Each (re)connection also
+   * retries at once the removals of half-made containers that failed while the engine was away.
+   */
+  watch(handlers: WatchHandlers, signal: AbortSignal): void {
+    const { docker, poolId, clock } = this.#options;
+    const withRetries: WatchHandlers = {
+      died: (death) => handlers.died(death),
+      connected: () => {
+        this.#leftovers.retryNow();
+        handlers.connected();
+      },
+      disconnected: (error) => handlers.disconnected(error),
+    };
+    watchDockerDeaths({ docker, poolId, clock }, withRetries, signal);
+  }
+
+  /** The full ids of this pool's running (not paused) containers, in one engine call. */
+  async listRunning(signal?: AbortSignal): Promise<ReadonlySet<string>> {
+    const { docker, poolId } = this.#options;
+    try {
+      const listed = await docker.listContainers({
+        filters: { ...poolLabelFilter(poolId), status: ['running'] },
+        ...(signal === undefined ? {} : { abortSignal: signal }),
+      });
+      return new Set(listed.filter((info) => info.Labels[poolLabel] === poolId).map((info) => info.Id));
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const message = `Listing the running containers of pool ${poolId} failed: ${errorMessage(error)}`;
+      if (await isEngineDown(docker, error)) throw new EngineUnavailableError(message, { cause: error });
+      throw new BackendError(message, { cause: error });
+    }
+  }
+
+  /** Half-made containers whose removal failed (the engine was away) and is being retried in the background. */
+  get pendingRemovals(): readonly string[] {
+    return this.#leftovers.pending;
+  }
+
+  async #create(): Promise<DockerContainer> {
     const { docker, poolId, image, command, env, labels, memoryBytes, nanoCpus, networkModes } = this.#options;
     const name = dockerContainerName(poolId);
     const networkMode = networkModes[this.#nextNetwork++ % networkModes.length] ?? 'none';
@@ -89,74 +143,91 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
         },
       });
     } catch (error) {
-      // A failed call (a dropped connection, say) may still have made the container: look it up by name.
-      await forceRemove(docker, name).catch(() => undefined);
-      if (signal.aborted) throw signal.reason;
+      // A failed call may still have made the container (dockerd answers 500 to creates while it shuts down, and
+      // a dropped connection hides the answer): look it up by name.
+      await this.#removeHalfMade(name);
       if (engineStatusCode(error) === 404) throw new ImageUnavailableError(image, error);
       throw new BackendError(`Creating container ${name} failed: ${errorMessage(error)}`, { cause: error });
     }
     return new DockerContainer(docker, created.id, name);
   }
 
-  async #waitUntilReady(container: DockerContainer, signal: AbortSignal): Promise<void> {
-    await this.#assertRunning(container);
-    const { readinessCommand, readinessTimeoutMs, readinessIntervalMs } = this.#options;
-    if (readinessCommand === undefined) return;
-    const deadline = Date.now() + readinessTimeoutMs;
-    // The last attempt that finished: an attempt cut short by the deadline says nothing about why it failed.
-    let lastFinished: ExecResult | undefined;
-    for (;;) {
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) {
-        throw new ContainerNotReadyError(
-          `Container ${container.name}: readiness command ${JSON.stringify(readinessCommand)} did not succeed ` +
-            `within ${readinessTimeoutMs} ms (${describeAttempt(lastFinished)})`,
-        );
-      }
-      let result: ExecResult;
-      try {
-        result = await runDockerExec(this.#options.docker, container.id, readinessCommand, {
-          signal,
-          ...(Number.isFinite(remainingMs) ? { timeoutMs: remainingMs } : {}),
-        });
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        // An exec fails when the container stopped: say that rather than the engine's 409.
-        await this.#assertRunning(container);
-        throw error;
-      }
-      if (result.timedOut) continue;
-      if (result.exitCode === 0) return;
-      lastFinished = result;
-      await sleep(Math.min(readinessIntervalMs, Math.max(1, deadline - Date.now())), undefined, { signal });
-    }
-  }
-
-  async #assertRunning(container: DockerContainer): Promise<void> {
-    const { State: state } = await this.#options.docker.getContainer(container.id).inspect();
-    if (!state.Running) {
-      throw new ContainerNotReadyError(
-        `Container ${container.name} is not running (status ${state.Status}, exit code ${state.ExitCode}` +
-          `${state.Error === '' ? '' : `, ${state.Error}`})`,
-      );
-    }
-  }
-}
-
-function describeAttempt(result: ExecResult | undefined): string {
-  if (result === undefined) return 'no attempt finished';
-  const stderr = result.stderr.trim().slice(0, 200);
-  return `last exit code ${result.exitCode}${stderr === '' ? '' : `: ${stderr}`}`;
-}
-
-async function removeQuietly(container: DockerContainer): Promise<void> {
-  // One retry: a remove can race the engine still finishing the start.
-  for (let attempt = 0; attempt < 2; attempt++) {
+  async #start(container: DockerContainer): Promise<void> {
     try {
-      await container.destroy();
-      return;
-    } catch {
-      await sleep(100);
+      await this.#options.docker.getContainer(container.id).start();
+    } catch (error) {
+      throw new BackendError(`Starting container ${container.name} failed: ${errorMessage(error)}`, { cause: error });
     }
+  }
+
+  async #waitUntilReady(container: DockerContainer, signal: AbortSignal): Promise<void> {
+    const { docker, readinessCommand, readinessTimeoutMs, readinessIntervalMs, clock } = this.#options;
+    if (readinessCommand === undefined) {
+      const notRunning = await this.#notRunning(container);
+      if (notRunning !== undefined) throw notRunning;
+      return;
+    }
+    // A container that exits at once fails its first attempt, so that too ends in ReadinessFailedError.
+    await waitUntilReady({
+      containerName: container.name,
+      command: readinessCommand,
+      attempt: (attemptSignal) => runDockerExec(docker, container.id, readinessCommand, { signal: attemptSignal }),
+      // An exec fails when the container stopped: say that rather than the engine's 409.
+      stopped: () => this.#notRunning(container),
+      timeoutMs: readinessTimeoutMs,
+      intervalMs: readinessIntervalMs,
+      signal,
+      clock,
+    });
+  }
+
+  /** Why the container does not run (status, exit code, OOM), or undefined while it runs. */
+  async #notRunning(container: DockerContainer): Promise<ContainerNotReadyError | undefined> {
+    let state: Dockerode.ContainerInspectInfo['State'];
+    try {
+      ({ State: state } = await this.#options.docker.getContainer(container.id).inspect());
+    } catch (error) {
+      if (engineStatusCode(error) !== 404) throw error;
+      return new ContainerNotReadyError(`Container ${container.name} is gone (removed while it was being readied)`);
+    }
+    if (state.Running && !state.Paused) return undefined;
+    return new ContainerNotReadyError(
+      `Container ${container.name} is not running (status ${state.Status}, exit code ${state.ExitCode}` +
+        `${state.OOMKilled ? ', killed by the OOM killer' : ''}${state.Error === '' ? '' : `, ${state.Error}`})`,
+    );
+  }
+
+  /**
+   * Removes a container a failed or cancelled creation made. One quick retry covers a remove that races the
+   * engine finishing the start; if the engine is away, the removal goes on in the background.
+   */
+  async #removeHalfMade(idOrName: string): Promise<void> {
+    const { docker } = this.#options;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await forceRemove(docker, idOrName);
+        return;
+      } catch (error) {
+        if (isEngineUnreachable(error)) break;
+        await sleep(100);
+      }
+    }
+    this.#leftovers.add(idOrName);
+  }
+
+  /**
+   * What a failed creation rejects with: EngineUnavailableError when the engine cannot be reached or no longer
+   * answers a ping, else the failure itself. Pinging after any failure also catches what an engine does while
+   * it shuts down: it stops its containers (a readiness failure, seemingly) and answers 500s before its socket
+   * goes away. One ping per failed creation; failures are few, and the throttle bounds them.
+   */
+  async #creationFailure(error: unknown): Promise<Error> {
+    if (error instanceof EngineUnavailableError) return error;
+    const { docker, poolId } = this.#options;
+    if (isEngineUnreachable(error) || !(await engineAnswers(docker))) {
+      return new EngineUnavailableError(`The Docker engine cannot be reached: ${errorMessage(error)}`, { cause: error });
+    }
+    if (error instanceof WarmpoolError) return error;
+    return new BackendError(`Creating a container of pool ${poolId} failed: ${errorMessage(error)}`, { cause: error });
   }
 }

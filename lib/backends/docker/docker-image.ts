@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
-import { BackendError, ImageUnavailableError, errorMessage } from '../../errors.js';
-import { engineStatusCode } from './docker-engine.js';
+import { BackendError, EngineUnavailableError, ImageUnavailableError, errorMessage } from '../../errors.js';
+import { engineStatusCode, isEngineDown } from './docker-engine.js';
 import { raceAbort } from './abort-race.js';
 
 type ProgressModem = {
@@ -12,7 +12,8 @@ type ProgressModem = {
  * Makes sure a factory's image is on the engine, once per factory: the first creation looks, a missing image is
  * pulled once for all concurrent creations, and an image that cannot be had stays unavailable, so every later
  * creation fails fast with the same ImageUnavailableError instead of hammering a registry. An engine that does
- * not answer is not the image's fault: that failure is not kept, and the next creation asks again.
+ * not answer is not the image's fault: that failure (EngineUnavailableError) is not kept, and the next creation
+ * asks again.
  */
 export class DockerImageSupply {
   readonly #docker: Dockerode;
@@ -42,6 +43,10 @@ export class DockerImageSupply {
     try {
       await this.#pull();
     } catch (error) {
+      // An engine going away mid-pull says nothing about the image: not kept, so the next creation asks again.
+      if (await isEngineDown(this.#docker, error)) {
+        throw new EngineUnavailableError(`Pulling image ${this.#image} failed: ${errorMessage(error)}`, { cause: error });
+      }
       throw new ImageUnavailableError(this.#image, error);
     }
     if (!(await this.#isPresent())) {
@@ -55,7 +60,9 @@ export class DockerImageSupply {
       return true;
     } catch (error) {
       if (engineStatusCode(error) === 404) return false;
-      throw new BackendError(`Inspecting image ${this.#image} failed: ${errorMessage(error)}`, { cause: error });
+      const message = `Inspecting image ${this.#image} failed: ${errorMessage(error)}`;
+      if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
+      throw new BackendError(message, { cause: error });
     }
   }
 
