@@ -24,6 +24,11 @@ const badOptions: ReadonlyArray<[option: string, value: unknown]> = [
   ['readinessCommand', []],
   ['readinessCommand', 'true'],
   ['readinessCommand', ['/bin/true', 3]],
+  ['readinessTimeoutMs', 0],
+  ['readinessTimeoutMs', -1],
+  ['readinessTimeoutMs', Number.NaN],
+  ['readinessTimeoutMs', '30s'],
+  ['readinessTimeoutMs', 2 ** 31],
   ['readinessIntervalMs', -1],
   ['readinessIntervalMs', Infinity],
   ['readinessIntervalMs', Number.NaN],
@@ -56,10 +61,16 @@ test('LxcFactory fills in defaults', (t) => {
     ...valid,
     snapshot: true,
     readinessCommand: ['/bin/true'],
+    readinessTimeoutMs: 30_000,
     readinessIntervalMs: 100,
     startTimeoutMs: 30_000,
     env: { A: 'b' },
   });
+});
+
+test('LxcFactory takes a readiness deadline, or none (Infinity)', (t) => {
+  t.is(new LxcFactory({ ...valid, readinessTimeoutMs: 1_500 }).options.readinessTimeoutMs, 1_500);
+  t.is(new LxcFactory({ ...valid, readinessTimeoutMs: Infinity }).options.readinessTimeoutMs, Infinity);
 });
 
 test('lxc-attach arguments keep argv as separate words and clear the environment', (t) => {

@@ -33,12 +33,31 @@ export async function runLxcCommand(
   }
 }
 
-/** Runs an LXC tool without throwing on a non-zero exit, for callers that read the exit code themselves. */
+export interface TryLxcCommandOptions {
+  /** Kills the command (SIGTERM) when aborted; the call then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Kills the command (SIGTERM) after this long; the call then rejects with a BackendError. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * Runs an LXC tool without throwing on a non-zero exit, for callers that read the exit code themselves. Rejects
+ * (BackendError) when the tool could not be run or did not exit by itself (killed, timed out).
+ */
 export async function tryLxcCommand(
   command: LxcCommand,
   args: readonly string[],
+  options: TryLxcCommandOptions = {},
 ): Promise<{ readonly exitCode: number; readonly stdout: string; readonly stderr: string }> {
-  const result = await execa(command, args, { env: commandEnv, stdin: 'ignore', reject: false });
+  const { signal, timeoutMs } = options;
+  const result = await execa(command, args, {
+    env: commandEnv,
+    stdin: 'ignore',
+    reject: false,
+    ...(signal === undefined ? {} : { cancelSignal: signal }),
+    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+  });
+  if (signal?.aborted === true) throw signal.reason;
   if (result.exitCode === undefined) throw lxcCommandError(command, args, result);
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
@@ -48,6 +67,7 @@ export interface LxcCommandOutcome {
   readonly exitCode?: number | undefined;
   readonly stderr?: unknown;
   readonly isCanceled?: boolean;
+  readonly timedOut?: boolean;
   readonly signal?: string | undefined;
   readonly originalMessage?: string | undefined;
 }
@@ -57,11 +77,12 @@ export function lxcCommandError(command: string, args: readonly string[], failur
   if (typeof failure !== 'object' || failure === null) {
     return new BackendError(`${commandLine} failed: ${String(failure)}`, { cause: failure });
   }
-  const { exitCode, stderr, isCanceled, signal, originalMessage } = failure as LxcCommandOutcome;
+  const { exitCode, stderr, isCanceled, timedOut, signal, originalMessage } = failure as LxcCommandOutcome;
   const output = outputText(stderr).trim();
   let outcome: string;
   if (exitCode !== undefined) outcome = `exited with code ${String(exitCode)}`;
   else if (isCanceled === true) outcome = 'was cancelled';
+  else if (timedOut === true) outcome = 'timed out';
   else if (signal !== undefined) outcome = `was killed by ${signal}`;
   else outcome = `could not be run (${originalMessage ?? 'unknown error'})`;
   return new BackendError(`${commandLine} ${outcome}${output === '' ? '' : `: ${output}`}`, { cause: failure });

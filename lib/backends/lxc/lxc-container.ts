@@ -39,7 +39,7 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
 
   /**
    * Runs `argv` (no shell) and resolves with its exit code and output, exactly as written (no trimming).
-   * On `timeoutMs` the command is killed and the result has `timedOut: true` and exit code 137; when `signal`
+   * On `timeoutMs` the command is killed and the result has `timedOut: true` and exit code 124; when `signal`
    * aborts it is killed and the call rejects with the signal's reason. Rejects with BackendError when
    * lxc-attach cannot enter the container (e.g. it is not running).
    */
@@ -93,12 +93,15 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
     return result.stdout;
   }
 
-  /** Stops and removes the container (`lxc-destroy -f`). Idempotent; concurrent calls share one run. */
-  /** One `lxc-info -s`: `gone` once the container's directory is no longer in the lxcpath. */
+  /**
+   * `running`, `stopped` or `gone`, from one `lxc-info` and a look at the init process (see lxcContainerState).
+   * Rejects with EngineUnavailableError rather than guess when LXC does not answer clearly.
+   */
   state(): Promise<ContainerState> {
     return lxcContainerState(this.lxcpath, this.name);
   }
 
+  /** Stops and removes the container (`lxc-destroy -f`). Idempotent; concurrent calls share one run. */
   destroy(): Promise<void> {
     this.#destroying ??= destroyLxcContainer(this.lxcpath, this.name).catch((error: unknown) => {
       // A failed destroy may be retried by a later call.

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../errors.js';
 import { validateDurationMs } from '../../pool-options.js';
 import { validatePoolId } from '../owner.js';
+import { defaultReadinessTimeoutMs } from '../readiness.js';
 import { buildLxcName, validateLxcName } from './lxc-names.js';
 import { validateAbsolutePath, validateArgv, validateEnv } from './lxc-validation.js';
 
@@ -30,11 +31,18 @@ export interface LxcFactoryOptions {
   readonly snapshot?: boolean;
   /**
    * Run in the container (through lxc-attach) after it is RUNNING, and again every `readinessIntervalMs` until
-   * it exits 0; only then is the container ready. Retried until the creation's signal aborts.
+   * it exits 0; only then is the container ready. Retried for at most `readinessTimeoutMs`.
    * @default none: a RUNNING container is ready
    * @example ['/bin/sh', '-c', 'test -e /run/service.ready']
    */
   readonly readinessCommand?: readonly string[];
+  /**
+   * How long `readinessCommand` may take to succeed, from its first try, before the creation fails with
+   * ReadinessFailedError (naming the command, how long it ran and its last output). A try still running at the
+   * deadline is killed. Milliseconds, above 0; `Infinity` leaves it to the pool's creation timeout.
+   * @default 30_000
+   */
+  readonly readinessTimeoutMs?: number;
   /**
    * Pause between two tries of `readinessCommand`. Milliseconds, from 0 up.
    * @default 100
@@ -60,6 +68,7 @@ export interface ResolvedLxcFactoryOptions {
   readonly poolId: string;
   readonly snapshot: boolean;
   readonly readinessCommand: readonly string[] | undefined;
+  readonly readinessTimeoutMs: number;
   readonly readinessIntervalMs: number;
   readonly startTimeoutMs: number;
   readonly env: Readonly<Record<string, string>>;
@@ -71,6 +80,7 @@ const knownOptions = new Set([
   'poolId',
   'snapshot',
   'readinessCommand',
+  'readinessTimeoutMs',
   'readinessIntervalMs',
   'startTimeoutMs',
   'env',
@@ -92,7 +102,12 @@ export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOp
   const poolId = validatePoolId(given.poolId);
   // Fails now, naming poolId, rather than at the first creation if the names would be too long.
   buildLxcName(poolId, largestPid, '00000000');
-  const { snapshot = true, readinessIntervalMs = 100, startTimeoutMs = 30_000 } = given;
+  const {
+    snapshot = true,
+    readinessTimeoutMs = defaultReadinessTimeoutMs,
+    readinessIntervalMs = 100,
+    startTimeoutMs = 30_000,
+  } = given;
   if (typeof snapshot !== 'boolean') throw new InvalidOptionError('snapshot', snapshot, 'a boolean');
   return {
     lxcpath: validateAbsolutePath('lxcpath', given.lxcpath),
@@ -101,6 +116,7 @@ export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOp
     snapshot,
     readinessCommand:
       given.readinessCommand === undefined ? undefined : validateArgv('readinessCommand', given.readinessCommand),
+    readinessTimeoutMs: deadlineMs('readinessTimeoutMs', readinessTimeoutMs),
     readinessIntervalMs: finiteDurationMs('readinessIntervalMs', readinessIntervalMs, 0),
     startTimeoutMs: finiteDurationMs('startTimeoutMs', startTimeoutMs, Number.MIN_VALUE),
     env: validateEnv('env', given.env),
@@ -112,6 +128,15 @@ function finiteDurationMs(name: string, value: unknown, minimum: number): number
   const duration = validateDurationMs(name, value, minimum);
   if (duration > maxTimerDelayMs) {
     throw new InvalidOptionError(name, value, `a number of milliseconds up to ${String(maxTimerDelayMs)}`);
+  }
+  return duration;
+}
+
+// A deadline may be Infinity (none); a finite one feeds a timer, like the durations above.
+function deadlineMs(name: string, value: unknown): number {
+  const duration = validateDurationMs(name, value, Number.MIN_VALUE);
+  if (duration !== Infinity && duration > maxTimerDelayMs) {
+    throw new InvalidOptionError(name, value, `a number of milliseconds above 0, up to ${String(maxTimerDelayMs)}, or Infinity`);
   }
   return duration;
 }

@@ -1,18 +1,21 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import type { ContainerFactory, CreateContainerOptions } from '../../container.js';
-import { BackendError, ContainerNotReadyError, ImageUnavailableError, errorMessage } from '../../errors.js';
+import type { ContainerFactory, CreateContainerOptions, WatchHandlers } from '../../container.js';
+import { BackendError, ImageUnavailableError, errorMessage } from '../../errors.js';
 import { randomSuffix } from '../owner.js';
+import { waitUntilReady } from '../readiness.js';
 import { runLxcCommand } from './lxc-commands.js';
 import { LxcContainer } from './lxc-container.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
 import { resolveLxcFactoryOptions, type LxcFactoryOptions, type ResolvedLxcFactoryOptions } from './lxc-factory-options.js';
 import { buildLxcName } from './lxc-names.js';
+import { listRunningLxc } from './lxc-running.js';
+import { watchLxcMonitor } from './lxc-watch.js';
 
 /**
  * Makes ready LXC containers by cloning a stopped base: `lxc-copy` (an overlayfs snapshot by default),
- * `lxc-start -d`, `lxc-wait -s RUNNING`, then the readiness command until it succeeds.
+ * `lxc-start -d`, `lxc-wait -s RUNNING`, then the readiness command until it succeeds, within
+ * `readinessTimeoutMs` (ReadinessFailedError otherwise).
  *
  * A creation whose signal aborts, or that fails at any step, destroys its half-made clone before it rejects
  * (with the signal's reason when aborted), so a creation never leaks a clone; clones of a crashed process are
@@ -66,21 +69,41 @@ export class LxcFactory implements ContainerFactory<LxcContainer> {
     return container;
   }
 
-  async #waitUntilReady(container: LxcContainer, command: readonly string[], signal: AbortSignal): Promise<void> {
-    for (;;) {
-      let exitCode: number;
-      try {
-        ({ exitCode } = await container.exec(command, { signal }));
-      } catch (error) {
-        if (signal.aborted) throw error;
-        throw new ContainerNotReadyError(
-          `Container ${container.name} stopped before its readiness command succeeded: ${errorMessage(error)}`,
-          { cause: error },
-        );
-      }
-      if (exitCode === 0) return;
-      await delay(this.options.readinessIntervalMs, undefined, { signal });
-    }
+  #waitUntilReady(container: LxcContainer, command: readonly string[], signal: AbortSignal): Promise<void> {
+    const { readinessTimeoutMs, readinessIntervalMs } = this.options;
+    return waitUntilReady({
+      containerName: container.name,
+      command,
+      attempt: (attemptSignal) => container.exec(command, { signal: attemptSignal }),
+      // An attempt rejects when lxc-attach cannot enter the container: say so if it stopped or went away.
+      stopped: async () => {
+        const state = await container.state();
+        return state === 'running' ? undefined : new Error(`Container ${container.name} is ${state}`);
+      },
+      timeoutMs: readinessTimeoutMs,
+      intervalMs: readinessIntervalMs,
+      signal,
+    });
+  }
+
+  /**
+   * Watches this pool's containers with `lxc-monitor` (see `watchLxcMonitor`): a container that stops (killed
+   * init, `lxc-stop`, `lxc-destroy` of a running one, a reboot) is reported as `died` within milliseconds; the
+   * exit code comes with it when the init exited with a code other than 0 (a kill by a signal has none). LXC
+   * says nothing when a stopped container is destroyed, and never reports OOM kills (`oomKilled` is always
+   * false): the pool's reconcile through `listRunning()` after each `connected()` covers what it missed.
+   */
+  watch(handlers: WatchHandlers, signal: AbortSignal): void {
+    const { lxcpath, poolId } = this.options;
+    watchLxcMonitor({ lxcpath, poolId, handlers, signal });
+  }
+
+  /**
+   * This pool's running containers (any process's), in one `lxc-ls --running` filtered to the pool's names.
+   * @throws EngineUnavailableError when the lxcpath cannot be read or lxc-ls fails
+   */
+  listRunning(signal?: AbortSignal): Promise<ReadonlySet<string>> {
+    return listRunningLxc(this.options.lxcpath, this.options.poolId, signal);
   }
 
   // Checked once: a missing base fails every creation at once, and the pool queues and throttles those errors.

@@ -79,3 +79,19 @@ function isPoolId(value: string): boolean {
 export function isLxcNameOfPool(name: string, poolId: string): boolean {
   return parseLxcName(name)?.poolId === poolId;
 }
+
+/**
+ * A POSIX extended regular expression (unanchored: callers add `^...$`) matching exactly the names
+ * `buildLxcName` makes for `poolId`, for the LXC tools that filter by regex (`lxc-monitor -n`, `lxc-ls
+ * --filter`). Like `isLxcNameOfPool`, a pool whose id is a prefix of another's (`lab`, `lab-2`) does not match
+ * the other's names: the pid part admits digits only.
+ */
+export function lxcPoolNamePattern(poolId: string): string {
+  validatePoolId(poolId);
+  return `${escapeExtendedRegex(`${namePrefix}${poolId}-`)}[1-9][0-9]{0,9}-[0-9a-f]{8}`;
+}
+
+/** Backslash before every character special in a POSIX extended regex (pool ids contain only `.` of them). */
+export function escapeExtendedRegex(text: string): string {
+  return text.replace(/[.[\]()*+?{}|^$\\]/g, '\\$&');
+}
