@@ -4,6 +4,7 @@ import Dockerode from 'dockerode';
 import { DockerFactory, openDockerContainer, reapDockerOrphans } from '../../lib/backends/docker/index.js';
 import { validateExecArguments } from '../../lib/backends/docker/docker-exec.js';
 import { InvalidOptionError } from '../../lib/errors.js';
+import { FakeClock } from '../../fixtures/fake-clock.js';
 
 // A socket path is only connected to on the first engine call, so none of these tests needs an engine.
 const valid = { docker: '/nonexistent/docker.sock', poolId: 'unit', image: 'warmpool/busybox:latest' } as const;
@@ -58,6 +59,7 @@ test(rejectsOption, 'readinessTimeoutMs', { readinessTimeoutMs: 0 });
 test(rejectsOption, 'readinessIntervalMs', { readinessIntervalMs: Infinity });
 test(rejectsOption, 'readinessIntervalMs', { readinessIntervalMs: -5 });
 test(rejectsOption, 'imgae', { imgae: 'typo' });
+test(rejectsOption, 'clock', { clock: { now: () => 0 } });
 
 test('DockerFactory rejects networks together with networkMode', (t) => {
   assertInvalid(t, () => new DockerFactory({ ...valid, networkMode: 'none', networks: ['lab'] }), 'networks');
@@ -77,6 +79,7 @@ test('DockerFactory accepts a full set of valid options without calling the engi
     readinessCommand: ['/bin/true'],
     readinessTimeoutMs: 5_000,
     readinessIntervalMs: 50,
+    clock: new FakeClock(),
   });
   t.is(factory.poolId, 'unit');
   t.is(factory.image, valid.image);

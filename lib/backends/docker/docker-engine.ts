@@ -97,13 +97,18 @@ export async function isEngineDown(docker: Dockerode, error: unknown, pingTimeou
 
 /** Whether the engine answers a ping within `timeoutMs`; an engine that hangs counts as not answering. */
 export async function engineAnswers(docker: Dockerode, timeoutMs = defaultPingTimeoutMs): Promise<boolean> {
+  // A timer of our own rather than AbortSignal.timeout, whose unref'd timer may never fire in a quiet process.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
   try {
     // dockerode takes the options; its type declarations do not say so.
     const ping = docker.ping.bind(docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
-    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    await ping({ abortSignal: deadline.signal });
     return true;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
