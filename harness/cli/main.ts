@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   stop: () => import('./commands/stop.js'),
   run: () => import('./commands/run.js'),
   bench: () => import('./commands/bench.js'),
+  faults: () => import('./commands/faults.js'),
 };
 
 async function usage(io: CliIo): Promise<string> {
