@@ -1,7 +1,7 @@
 import { createConnection, type Socket } from 'node:net';
 import type { ContainerDescriptor } from '../../lib/container.js';
 import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
-import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
+import { loadEngineConfig } from '../engine-config.js';
 import { openBackendContainer } from '../backend.js';
 import { LineReader } from '../service/line-reader.js';
 import {
@@ -64,6 +64,12 @@ export class PoolClient implements AsyncDisposable {
   readonly #reader = new LineReader(maxResponseBytes);
   #nextId = 1;
   #closedError: ServiceUnavailableError | undefined;
+  /**
+   * The service's answer about the connection itself (id null): a limit it hit (too many connections, a line
+   * too slow, answers left unread), said just before the service closes it. Requests still pending then fail
+   * with its code rather than a bare "connection closed".
+   */
+  #lastWord: { readonly code: string; readonly message: string } | undefined;
   readonly #closed: Promise<void>;
 
   private constructor(socket: Socket, options: PoolClientOptions) {
@@ -74,7 +80,14 @@ export class PoolClient implements AsyncDisposable {
     socket.on('error', () => undefined);
     this.#closed = new Promise((resolve) => {
       socket.once('close', () => {
-        this.#fail(new ServiceUnavailableError(this.socketPath, `The connection to the warmpool service at ${this.socketPath} closed`));
+        const word = this.#lastWord;
+        this.#fail(
+          new ServiceUnavailableError(
+            this.socketPath,
+            `The connection to the warmpool service at ${this.socketPath} closed${word ? `: ${word.message} (${word.code})` : ''}`,
+          ),
+          word,
+        );
         resolve();
       });
     });
@@ -175,8 +188,8 @@ export class PoolClient implements AsyncDisposable {
 
   /** Asks the service to shut down; resolves once it has cleaned up (before its process exits). */
   async shutdown(): Promise<ResultByType['shutdown']> {
-    const { destroyed, kept } = await this.#send('shutdown', {}).response;
-    return { destroyed, kept };
+    const { destroyed, kept, notRemoved } = await this.#send('shutdown', {}).response;
+    return { destroyed, kept, notRemoved: Array.isArray(notRemoved) ? notRemoved : [] };
   }
 
   /** Closes the connection. The service destroys the containers this client holds, unless kept. */
@@ -233,6 +246,7 @@ export class PoolClient implements AsyncDisposable {
   }
 
   #settle(response: ServiceResponse): void {
+    if (response.id === null && !response.ok) this.#lastWord = response.error;
     const pending = typeof response.id === 'number' ? this.#pending.get(response.id) : undefined;
     // An answer to no request of ours can only be one the service could not attribute to a request; if it
     // means the connection is closing, the close fails what is pending.
@@ -246,10 +260,13 @@ export class PoolClient implements AsyncDisposable {
     return new ServiceRequestError('ERR_WARMPOOL_BAD_RESPONSE', `The service's ${type} response has ${problem}`, type);
   }
 
-  #fail(error: Error): void {
+  /** The connection is over: later requests fail with `error`; pending ones with the service's last word if any. */
+  #fail(error: Error, lastWord?: { readonly code: string; readonly message: string }): void {
     this.#closedError ??=
       error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError(this.socketPath, error.message, { cause: error });
-    for (const pending of this.#pending.values()) pending.reject(error);
+    for (const pending of this.#pending.values()) {
+      pending.reject(lastWord ? new ServiceRequestError(lastWord.code, lastWord.message, pending.type) : error);
+    }
     this.#pending.clear();
   }
 }

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import type { Clock } from '../../lib/clock.js';
 import type { PoolLogger } from '../../lib/logger.js';
+import { GetTurns, type GetTurn } from './get-turns.js';
 import { LineReader } from './line-reader.js';
 import {
   RequestParseError,
@@ -15,25 +17,45 @@ import { serviceErrorCodes } from './service-errors.js';
 /** A request's outcome minus the envelope: the result fields, or a failure. */
 export type Outcome = { readonly ok: true; readonly result: object } | { readonly ok: false; readonly code: string; readonly message: string };
 
+/** What one connection may hold; each has a `serve` flag (see service-config.ts). */
+export interface ConnectionLimits {
+  /** Longest request line; a longer one gets ERR_WARMPOOL_LINE_TOO_LONG and the connection is closed. */
+  readonly maxLineBytes: number;
+  /** Gets waiting at once (in the pool or behind the connection's earlier ones); more get ERR_WARMPOOL_TOO_MANY_WAITING. */
+  readonly maxWaitingGets: number;
+  /** Answers written and not yet read by the client; past this, ERR_WARMPOOL_UNREAD_LIMIT and the connection is closed. */
+  readonly maxUnreadBytes: number;
+  /** A line begun must end within this; else ERR_WARMPOOL_LINE_TIMEOUT and the connection is closed. */
+  readonly lineTimeoutMs: number;
+}
+
 export interface ConnectionHost {
   readonly logger: PoolLogger;
-  readonly maxLineBytes: number;
+  readonly clock: Clock;
+  readonly limits: ConnectionLimits;
   handle(request: ServiceRequest, connection: ServiceConnection): Promise<Outcome>;
   connectionClosed(connection: ServiceConnection): void;
+  /** A limit was hit: count it and log it (rate-limited); the connection has answered with `code` already. */
+  limitHit(connection: ServiceConnection, code: string, message: string): void;
 }
 
 /** Why a waiting get was withdrawn before a container came: a `cancel` request, or the client's end of stream. */
 export class GetCancelledError extends Error {}
 
-/** A peer that stops reading must not make us buffer responses without limit. */
-const maxBufferedResponseBytes = 4 * 1024 * 1024;
+/** After a limit closes a connection, how long its last answer gets to reach a client that may still read it. */
+const closeGraceMs = 1000;
 
 let lastConnectionId = 0;
 
 /**
- * One client connection: framing (bounded lines), request bookkeeping and its waiting `get`s. Requests run
- * concurrently; each answer is written when it is ready. When the peer ends its side, its waiting gets are
- * withdrawn, the other requests are answered, and then the connection closes.
+ * One client connection: framing (bounded lines), request bookkeeping and its waiting `get`s (in line behind
+ * each other, see get-turns.ts). Requests run concurrently; each answer is written when it is ready. When the
+ * peer ends its side, its waiting gets are withdrawn, the other requests are answered, and then the
+ * connection closes.
+ *
+ * Back-pressure: when the socket cannot take an answer at once (the client is slow to read), the connection
+ * stops reading requests until the answers drain, so a client that floods without reading only slows itself
+ * down. Answers to requests already taken in may still pile up; past `maxUnreadBytes` the connection is closed.
  */
 export class ServiceConnection {
   readonly id = ++lastConnectionId;
@@ -42,20 +64,25 @@ export class ServiceConnection {
   readonly #reader: LineReader;
   /** Ids of requests being run, to refuse a duplicate id and to know when the connection is idle. */
   readonly #running = new Set<RequestId>();
-  /** The abort controllers of this connection's waiting `get`s, by request id. */
-  readonly #gets = new Map<RequestId, AbortController>();
+  readonly #gets: GetTurns;
   #closed = false;
   #endWhenIdle = false;
   #ending = false;
+  /** Set while the client has not read what we wrote: reading is paused until the socket drains. */
+  #awaitingDrain = false;
+  /** Runs while a line is unfinished; see `lineTimeoutMs`. */
+  #lineTimer: unknown;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.#socket = socket;
     this.#host = host;
-    this.#reader = new LineReader(host.maxLineBytes);
+    this.#reader = new LineReader(host.limits.maxLineBytes);
+    this.#gets = new GetTurns(host.clock, host.limits.maxWaitingGets);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onPeerEnd());
     socket.on('error', (error) => host.logger.debug(`connection ${this.id}: ${error.message}`));
     socket.on('close', () => this.#onClose());
+    socket.on('drain', () => this.#onDrain());
   }
 
   /** True once the socket has closed: nothing more can be sent or received. */
@@ -65,27 +92,25 @@ export class ServiceConnection {
 
   /** Whether a response written now would reach the peer's side of the socket. */
   get isWritable(): boolean {
-    return !this.#closed && this.#socket.writable;
+    return !this.#closed && !this.#ending && this.#socket.writable;
   }
 
-  /** Registers a waiting `get`; the controller aborts when the connection closes or the get is cancelled. */
-  trackGet(requestId: RequestId): AbortController {
-    const controller = new AbortController();
-    this.#gets.set(requestId, controller);
-    if (this.#closed) controller.abort(new Error('The connection closed'));
-    return controller;
+  /** Gets of this connection waiting (in the pool, or behind its earlier gets). */
+  get waitingGets(): number {
+    return this.#gets.count;
   }
 
-  untrackGet(requestId: RequestId): void {
-    this.#gets.delete(requestId);
+  /**
+   * Puts a `get` in this connection's line (see GetTurns); undefined when the connection already has
+   * `maxWaitingGets` of them. The caller must call `finish()` on the turn once the get is answered.
+   */
+  enterGet(requestId: RequestId, timeoutMs: number): GetTurn | undefined {
+    return this.#gets.enter(requestId, timeoutMs);
   }
 
-  /** Aborts the waiting `get` with this id; false if there is none. */
+  /** Withdraws the waiting `get` with this id; false if there is none. */
   cancelGet(requestId: RequestId, reason: unknown): boolean {
-    const controller = this.#gets.get(requestId);
-    if (!controller) return false;
-    controller.abort(reason);
-    return true;
+    return this.#gets.cancel(requestId, reason);
   }
 
   /** Ends the connection once its running requests are answered (at shutdown). */
@@ -98,19 +123,49 @@ export class ServiceConnection {
     this.#socket.destroy();
   }
 
+  /**
+   * Answers with `code` (id null: it concerns the connection, not a request), stops reading and closes once
+   * the answer is written, or after a short grace for a client that does not read. Its waiting gets are
+   * withdrawn and its unkept containers destroyed, as on any close.
+   */
+  refuse(code: string, message: string): void {
+    if (this.#ending || this.#closed) return;
+    if (this.#socket.writable) this.#socket.write(encodeMessage(failure(null, code, message)));
+    this.#host.limitHit(this, code, message);
+    this.#socket.pause();
+    this.#closeAfterFlush(closeGraceMs);
+  }
+
   #onData(chunk: Buffer): void {
     for (const event of this.#reader.push(chunk)) {
+      if (this.#ending) return;
       if (event.kind === 'overflow') {
-        this.#host.logger.warn(`connection ${this.id}: a line of more than ${this.#host.maxLineBytes} bytes; closing it`);
-        this.#send(failure(null, serviceErrorCodes.lineTooLong, `A line longer than ${this.#host.maxLineBytes} bytes; the connection is closed`));
-        // Whatever follows belongs to the oversized line, so the stream cannot be trusted any more: close it once
-        // the error is flushed. Its waiting gets are aborted and its unkept containers destroyed, as on any close.
-        this.#socket.pause();
-        this.#closeAfterFlush();
+        // Whatever follows belongs to the oversized line, so the stream cannot be trusted any more.
+        this.refuse(serviceErrorCodes.lineTooLong, `A line longer than ${this.#host.limits.maxLineBytes} bytes; the connection is closed`);
         return;
       }
       if (event.line.length > 0) this.#onLine(event.line);
     }
+    this.#watchUnfinishedLine();
+  }
+
+  /**
+   * A line must be finished within `lineTimeoutMs` of the chunk that began it (later chunks of the same line
+   * do not extend it), so a client that sends half a request, or trickles it a byte at a time, cannot hold a
+   * connection forever.
+   */
+  #watchUnfinishedLine(): void {
+    const { clock, limits } = this.#host;
+    if (this.#reader.pendingBytes === 0 || this.#ending || this.#closed) {
+      if (this.#lineTimer !== undefined) clock.clearTimeout(this.#lineTimer);
+      this.#lineTimer = undefined;
+      return;
+    }
+    if (this.#lineTimer !== undefined || !Number.isFinite(limits.lineTimeoutMs)) return;
+    this.#lineTimer = clock.setTimeout(() => {
+      this.#lineTimer = undefined;
+      this.refuse(serviceErrorCodes.lineTimeout, `A line was begun and not finished within ${limits.lineTimeoutMs} ms; the connection is closed`);
+    }, limits.lineTimeoutMs);
   }
 
   #onLine(line: Buffer): void {
@@ -146,13 +201,12 @@ export class ServiceConnection {
 
   #onPeerEnd(): void {
     const rest = this.#reader.end();
+    this.#watchUnfinishedLine();
     if (rest !== undefined) this.#send(incompleteLine(rest));
     // A client killed while waiting looks exactly like one that half-closed: both are an end of stream. So the
     // end of stream withdraws the gets still waiting (a client must keep its side open while it waits); the
     // requests already being answered still get their answer before the connection closes.
-    for (const [id, controller] of this.#gets) {
-      controller.abort(new GetCancelledError(`Request ${JSON.stringify(id)} was withdrawn: the client ended its side of the connection while waiting`));
-    }
+    this.#gets.cancelAll(new GetCancelledError('The request was withdrawn: the client ended its side of the connection while waiting'), true);
     this.#endWhenIdle = true;
     this.#endIfIdle();
   }
@@ -161,26 +215,46 @@ export class ServiceConnection {
     if (this.#endWhenIdle && this.#running.size === 0 && !this.#closed) this.#closeAfterFlush();
   }
 
-  /** Ends our side and destroys the socket once written out, so a peer that never ends cannot keep it half open. */
-  #closeAfterFlush(): void {
+  /**
+   * Ends our side and destroys the socket once written out, so a peer that never ends cannot keep it half
+   * open. With `graceMs` (a refused connection), a peer that does not read its last answer within that long is
+   * cut off; a peer that ended its side normally is given the time it takes.
+   */
+  #closeAfterFlush(graceMs?: number): void {
     if (this.#ending) return;
     this.#ending = true;
-    this.#socket.end(() => this.#socket.destroy());
+    const { clock } = this.#host;
+    const cut = graceMs === undefined ? undefined : clock.setTimeout(() => this.#socket.destroy(), graceMs);
+    this.#socket.end(() => {
+      if (cut !== undefined) clock.clearTimeout(cut);
+      this.#socket.destroy();
+    });
   }
 
   #send(message: object): void {
     if (!this.isWritable) return;
-    this.#socket.write(encodeMessage(message));
-    if (this.#socket.writableLength > maxBufferedResponseBytes) {
-      this.#host.logger.warn(`connection ${this.id}: the peer is not reading its responses; closing it`);
-      this.#socket.destroy();
+    const taken = this.#socket.write(encodeMessage(message));
+    if (this.#socket.writableLength > this.#host.limits.maxUnreadBytes) {
+      this.refuse(serviceErrorCodes.unreadLimit, `More than ${this.#host.limits.maxUnreadBytes} bytes of answers are waiting to be read; the connection is closed`);
+      return;
     }
+    if (!taken && !this.#awaitingDrain) {
+      this.#awaitingDrain = true;
+      this.#socket.pause();
+    }
+  }
+
+  #onDrain(): void {
+    if (!this.#awaitingDrain) return;
+    this.#awaitingDrain = false;
+    if (!this.#ending) this.#socket.resume();
   }
 
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const controller of this.#gets.values()) controller.abort(new Error('The connection closed'));
+    this.#watchUnfinishedLine();
+    this.#gets.cancelAll(new Error('The connection closed'), true);
     this.#host.connectionClosed(this);
   }
 }

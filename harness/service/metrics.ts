@@ -38,16 +38,18 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
   gauge('warmpool_ready_containers', 'Ready containers in the pool', () => pool.size);
   gauge('warmpool_capacity', 'Containers the pool keeps ready (its size)', () => pool.capacity);
   gauge('warmpool_creation_workers', 'Container creations in flight', () => pool.workerCount);
-  gauge('warmpool_waiting_checkouts', 'get requests waiting for a container', () => pool.waiting);
+  gauge('warmpool_waiting_checkouts', 'get requests waiting for a container, across all connections', () => service.status().waiting);
   gauge('warmpool_throttled', '1 while creation is paused after too many failures in an hour', () => (pool.isThrottled ? 1 : 0));
   gauge('warmpool_held_containers', 'Containers handed out and not yet released', () => service.status().held);
   gauge('warmpool_connections', 'Open client connections', () => service.status().connections);
+  gauge('warmpool_max_connections', 'Client connections the service takes at once (lowered by the open-file limit)', () => service.status().maxConnections);
+  gauge('warmpool_pending_removals', 'Containers whose removal failed and is being retried', () => service.status().pendingRemovals);
 
   const creations = new Counter({ name: 'warmpool_creations_total', help: 'Container creations, by result', labelNames: ['result'], registers: [registry] });
   const errors = new Counter({ name: 'warmpool_errors_total', help: 'Errors queued: failed or timed-out creations, failed destroys', registers: [registry] });
   const destroyed = new Counter({
     name: 'warmpool_destroyed_total',
-    help: 'Containers destroyed, by reason and result',
+    help: 'Removal attempts of containers, by reason and result (a removal that failed is retried until it succeeds)',
     labelNames: ['reason', 'result'],
     registers: [registry],
   });
@@ -66,6 +68,18 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
     buckets: waitBuckets,
     registers: [registry],
   });
+  const refusals = new Counter({
+    name: 'warmpool_refusals_total',
+    help: 'Connections and requests refused by a limit, by the code they were answered with',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const acceptErrors = new Counter({
+    name: 'warmpool_accept_errors_total',
+    help: 'Connections the listening socket failed to accept, by errno code (EMFILE, ENFILE, ...)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   for (const result of ['created', 'failed', 'timeout']) creations.inc({ result }, 0);
 
   const unsubscribe = [
@@ -82,10 +96,13 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
       destroyed.inc({ reason, result: ok ? 'ok' : 'failed' });
       if (!ok) errors.inc();
     }),
-    service.on('destroy', ({ reason, ok }) => {
+    service.on('destroy', ({ reason, ok, attempt }) => {
       destroyed.inc({ reason, result: ok ? 'ok' : 'failed' });
-      if (!ok) errors.inc();
+      // Every failed attempt is in destroyed_total; only the first of each container is a queued error.
+      if (!ok && attempt === 0) errors.inc();
     }),
+    service.on('refusal', ({ code }) => refusals.inc({ code })),
+    service.on('acceptError', ({ code }) => acceptErrors.inc({ code })),
   ];
   return {
     registry,

@@ -1,18 +1,25 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import PQueue from 'p-queue';
+import type { BackoffPolicy } from '../../lib/backoff.js';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import type { Container, ContainerDescriptor, RunnableContainer } from '../../lib/container.js';
 import { ErrorQueue } from '../../lib/error-queue.js';
-import { ContainerDestroyError, WarmpoolError, errorMessage } from '../../lib/errors.js';
+import { WarmpoolError, errorMessage } from '../../lib/errors.js';
 import { createLogger, type PoolLogger } from '../../lib/logger.js';
 import type { Pool } from '../../lib/pool.js';
 import type { BackendName } from '../backend.js';
 import { GetCancelledError, ServiceConnection, type ConnectionHost, type Outcome } from './connection.js';
+import { defaultFdReserve, takeFdBudget, type FdBudget } from './fd-budget.js';
 import { HeldContainers } from './held-containers.js';
-import type { GetRequest, ServiceErrorEntry, ServiceRequest, ServiceStatus } from './protocol.js';
+import { PendingRemovals, type RemovalAttempt } from './pending-removals.js';
+import { encodeMessage, failure, type GetRequest, type ServiceErrorEntry, type ServiceRequest, type ServiceStatus } from './protocol.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import { serviceErrorCodes } from './service-errors.js';
+import { defaultServiceLimits, type ServiceLimits } from './service-limits.js';
+import { ServiceLock } from './service-lock.js';
 import { listenOnSocket, type SocketFile } from './socket-file.js';
+
+export type { ServiceDestroyReason } from './pending-removals.js';
 
 export interface PoolServiceOptions<C extends Container> {
   readonly pool: Pool<C>;
@@ -24,58 +31,87 @@ export interface PoolServiceOptions<C extends Container> {
   /** Docker: the engine socket, sent with each container so clients reach the engine the service uses. */
   readonly dockerSocket?: string;
   readonly logger?: PoolLogger;
-  /** Longest request line accepted; a longer one gets an error and its connection is closed. @default 65_536 */
-  readonly maxLineBytes?: number;
+  /** Bounds on connections and what each may hold (see service-limits.ts). @default defaultServiceLimits */
+  readonly limits?: Partial<ServiceLimits>;
+  /** File descriptors kept for everything but client connections (see fd-budget.ts). @default defaultFdReserve(4) */
+  readonly fdReserve?: number;
   /** Errors kept for `errors` requests; older ones are dropped (and counted). @default 1000 */
   readonly errorCapacity?: number;
-  /** At shutdown, how long to wait for cancelled creations to wind down. @default 30_000 */
-  readonly cleanupTimeoutMs?: number;
+  /**
+   * At shutdown, how long to wait in all for cancelled creations to wind down and for removals to succeed;
+   * what is still not removed then is named in the log and the report. @default 30_000
+   */
+  readonly shutdownTimeoutMs?: number;
+  /** The lock of `socketPath`, when the caller took it already (before reaping); else `listen()` takes it. */
+  readonly lock?: ServiceLock;
+  /** Retries of failed removals. @default removalBackoff (pending-removals.ts) */
+  readonly removalBackoff?: BackoffPolicy;
   readonly clock?: Clock;
 }
 
-/** Why the service destroyed a container it had handed out. */
-export type ServiceDestroyReason = 'released' | 'disconnected' | 'abandoned' | 'shutdown';
-
 export interface ServiceEvents {
-  destroy: { readonly reason: ServiceDestroyReason; readonly ok: boolean };
+  /** An attempt to remove a container the service handed out. */
+  destroy: RemovalAttempt;
+  /** A limit was hit: a connection or a get refused, a connection closed; `code` is the answer's code. */
+  refusal: { readonly code: string };
+  /** The listening socket failed to accept a connection (EMFILE, ENFILE, ...). */
+  acceptError: { readonly code: string };
 }
+
+export type ServiceEventName = keyof ServiceEvents;
 
 export interface ShutdownReport {
   /** Containers handed out that the service destroyed at shutdown. */
   readonly destroyed: number;
   /** Kept containers left running. */
   readonly kept: number;
+  /** Containers the service (or its pool) could not remove by the end of the shutdown timeout. */
+  readonly notRemoved: string[];
   /** Whether everything was cleaned up without an error. */
   readonly clean: boolean;
 }
 
-/** Destroys at once when a connection with many containers goes or the service shuts down. */
-const destroyConcurrency = 4;
+/** Removals at once, when a connection with many containers goes or the service shuts down. */
+const removalConcurrency = 4;
 /** How long connections get to read their last answers at shutdown before they are cut. */
 const closeGraceMs = 2000;
 
 /**
- * The pool service: one pool shared by many client processes over a unix socket (see protocol.ts). It hands
- * out containers first come, first served across all connections (it passes each `get` to the pool, whose
- * waiter queue is FIFO), remembers which connection holds which container, and cleans up after clients that
- * go away. It never stops for bad input: every line gets an answer or, if oversized, a closed connection.
+ * The pool service: one pool shared by many client processes over a unix socket (see protocol.ts). It remembers
+ * which connection holds which container and cleans up after clients that go away. It never stops for bad
+ * input: every line gets an answer or, if oversized, a closed connection.
+ *
+ * Sharing, when demand exceeds supply: round-robin across connections, each connection's gets in the order it
+ * sent them (see get-turns.ts), so one client cannot starve the others however many gets it sends. Bounds (see
+ * service-limits.ts): connections (lowered to what the open-file limit allows), waiting gets per connection,
+ * unread answers per connection, and the time a begun line may take. Each refusal is an answer with its own
+ * code, a count in metrics and a rate-limited log line. A container it could not remove is retried until gone.
  */
 export class PoolService<C extends Container = RunnableContainer> implements ConnectionHost {
   readonly logger: PoolLogger;
-  readonly maxLineBytes: number;
+  readonly clock: Clock;
+  readonly limits: ServiceLimits;
   /** Set by whoever serves metrics, for `status`. */
   metricsUrl: string | null = null;
   readonly #options: PoolServiceOptions<C>;
   readonly #pool: Pool<C>;
-  readonly #clock: Clock;
   readonly #held = new HeldContainers<C>();
   readonly #errors: ErrorQueue;
   readonly #connections = new Set<ServiceConnection>();
-  readonly #destroys = new Set<Promise<void>>();
-  readonly #listeners = new Set<(event: ServiceEvents['destroy']) => void>();
+  readonly #removals: PendingRemovals;
+  readonly #listeners: { [E in ServiceEventName]: Set<(event: ServiceEvents[E]) => void> } = {
+    destroy: new Set(),
+    refusal: new Set(),
+    acceptError: new Set(),
+  };
+  readonly #log: RateLimitedLog;
   readonly #server: Server;
   readonly #unsubscribe: (() => void)[];
+  #lock: ServiceLock | undefined;
   #socketFile: SocketFile | undefined;
+  #fdBudget: FdBudget | undefined;
+  /** `limits.maxConnections`, lowered to the fd budget once listening. */
+  #connectionLimit: number;
   #shutdown: Promise<ShutdownReport> | undefined;
   #resolveClosed!: (report: ShutdownReport) => void;
   /** Settles when the service has shut down, whoever asked (a signal, a `shutdown` request). */
@@ -84,14 +120,26 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   constructor(options: PoolServiceOptions<C>) {
     this.#options = options;
     this.#pool = options.pool;
-    this.#clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ name: 'warmpool-service' });
-    this.maxLineBytes = options.maxLineBytes ?? 64 * 1024;
+    this.limits = { ...defaultServiceLimits, ...options.limits };
+    this.#connectionLimit = this.limits.maxConnections;
+    this.#lock = options.lock;
     this.#errors = new ErrorQueue(options.errorCapacity ?? 1000);
+    this.#log = new RateLimitedLog(this.logger, this.clock);
+    this.#removals = new PendingRemovals({
+      clock: this.clock,
+      logger: this.logger,
+      log: this.#log,
+      concurrency: removalConcurrency,
+      ...(options.removalBackoff ? { backoff: options.removalBackoff } : {}),
+      onFirstFailure: (error) => this.#recordError(error),
+      onAttempt: (attempt) => this.#emit('destroy', attempt),
+    });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // allowHalfOpen: a client may send its requests and shut its side (`... | nc -U`) and still read the answers.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    this.#server.on('error', (error) => this.logger.error('service socket error', error));
+    this.#server.on('error', (error: NodeJS.ErrnoException) => this.#onServerError(error));
     // The pool's error queue has nobody else to drain it: move each failure into the service's copy as it
     // happens, with a log line, so `errors` can hand it out and the pool's own queue never overflows.
     this.#unsubscribe = [
@@ -112,33 +160,57 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     return this.#shutdown !== undefined;
   }
 
-  /** Subscribes to the service's own destroys (the pool's are `pool.on('destroy')`); returns the unsubscribe. */
-  on(_name: 'destroy', listener: (event: ServiceEvents['destroy']) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /** The file-descriptor budget taken at `listen()`, or undefined before. */
+  get fdBudget(): FdBudget | undefined {
+    return this.#fdBudget;
   }
 
-  /** Binds the socket (mode 0600; a stale socket is replaced, a live one refused with ServiceRunningError). */
+  /** Subscribes to the service's own events (the pool's are `pool.on(...)`); returns the unsubscribe. */
+  on<E extends ServiceEventName>(name: E, listener: (event: ServiceEvents[E]) => void): () => void {
+    const listeners = this.#listeners[name] as Set<(event: ServiceEvents[E]) => void>;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /**
+   * Takes the socket's lock (unless given one), binds the socket (mode 0600; a stale socket is replaced) and
+   * takes the file-descriptor budget. Throws ServiceRunningError when another service holds the lock or answers
+   * on the socket.
+   */
   async listen(): Promise<void> {
+    this.#lock ??= await ServiceLock.acquire(this.#options.socketPath);
     this.#socketFile = await listenOnSocket(this.#server, this.#options.socketPath);
+    const budget = takeFdBudget(this.#options.fdReserve ?? defaultFdReserve(4));
+    this.#fdBudget = budget;
+    this.#connectionLimit = Math.max(1, Math.min(this.limits.maxConnections, budget.connections));
+    if (budget.connections < this.limits.maxConnections) {
+      this.logger.warn(
+        `the open-file limit (${budget.limit}, ${budget.inUse} in use, ${budget.reserve} kept for engine work) leaves room for ` +
+          `${this.#connectionLimit} client connection(s), fewer than the ${this.limits.maxConnections} allowed; raise \`ulimit -n\` for more`,
+      );
+    }
     this.logger.info(`serving pool ${this.#options.poolId} (${this.#options.backend}) on ${this.#options.socketPath}`);
   }
 
   status(): ServiceStatus {
     this.#collectPoolErrors();
+    let waiting = 0;
+    for (const connection of this.#connections) waiting += connection.waitingGets;
     return {
       backend: this.#options.backend,
       poolId: this.#options.poolId,
       ready: this.#pool.size,
       capacity: this.#pool.capacity,
       workers: this.#pool.workerCount,
-      waiting: this.#pool.waiting,
+      waiting,
       throttled: this.#pool.isThrottled,
       errors: this.#errors.length,
       errorsDropped: this.#errors.dropped,
       held: this.#held.size,
       kept: this.#held.keptCount,
       connections: this.#connections.size,
+      maxConnections: this.#connectionLimit,
+      pendingRemovals: this.#removals.size,
       pid: process.pid,
       metricsUrl: this.metricsUrl,
     };
@@ -146,8 +218,9 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
 
   /**
    * Stops accepting connections and requests, rejects waiting gets (the pool is cleaned up, which also destroys
-   * its ready containers and cancels creations), destroys handed-out containers not kept, removes the socket
-   * file and closes the connections once their last answers are written. Idempotent.
+   * its ready containers and cancels creations), destroys handed-out containers not kept (retrying failures up to
+   * the shutdown timeout), removes the socket and lock files and closes the connections once their last answers
+   * are written. Idempotent.
    */
   shutdown(): Promise<ShutdownReport> {
     this.#shutdown ??= this.#shutDown();
@@ -173,8 +246,8 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
         return { ok: true, result: this.#drainErrors() };
       case 'shutdown': {
         this.logger.info(`connection ${connection.id} asked the service to shut down`);
-        const { destroyed, kept } = await this.shutdown();
-        return { ok: true, result: { destroyed, kept } };
+        const { destroyed, kept, notRemoved } = await this.shutdown();
+        return { ok: true, result: { destroyed, kept, notRemoved } };
       }
     }
   }
@@ -186,41 +259,75 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     if (orphans.length > 0) {
       this.logger.info(`connection ${connection.id} closed holding ${orphans.length} container(s); destroying them`);
     }
-    for (const entry of orphans) void this.#destroy(entry.container, 'disconnected');
+    for (const entry of orphans) void this.#removals.remove(entry.container, 'disconnected');
+  }
+
+  limitHit(connection: ServiceConnection | undefined, code: string, message: string): void {
+    this.#emit('refusal', { code });
+    this.#log.warn(code, `${connection ? `connection ${connection.id}` : 'a new connection'} refused (${code}): ${message}`);
   }
 
   #accept(socket: Socket): void {
     if (this.isShuttingDown) {
-      socket.destroy();
+      refuseSocket(socket, serviceErrorCodes.shuttingDown, 'The service is shutting down');
+      return;
+    }
+    if (this.#connections.size >= this.#connectionLimit) {
+      const byFds = this.#connectionLimit < this.limits.maxConnections;
+      const message =
+        `The service has ${this.#connections.size} connections, its limit` +
+        `${byFds ? ` (set by the open-file limit ${this.#fdBudget?.limit ?? '?'})` : ''}; try again later`;
+      refuseSocket(socket, serviceErrorCodes.tooManyConnections, message);
+      this.limitHit(undefined, serviceErrorCodes.tooManyConnections, message);
       return;
     }
     this.#connections.add(new ServiceConnection(socket, this));
   }
 
+  /**
+   * Failures of the listening socket. Accepting when out of file descriptors mostly does not get here (see
+   * fd-budget.ts: libuv closes such connections itself, silently, which is why the service keeps a budget);
+   * when it does, it is counted and logged, and the socket keeps listening, so the service serves again as soon
+   * as descriptors are free.
+   */
+  #onServerError(error: NodeJS.ErrnoException): void {
+    if (!this.#server.listening) return; // A failed bind: listenOnSocket reports it.
+    const code = error.code ?? 'UNKNOWN';
+    this.#emit('acceptError', { code });
+    this.#log.warn(`accept-${code}`, `cannot accept a connection: ${code} (${error.message}); still listening`);
+  }
+
   async #get(request: GetRequest, connection: ServiceConnection): Promise<Outcome> {
     const timeoutMs = request.timeoutMs === null ? Infinity : (request.timeoutMs ?? 0);
-    const controller = connection.trackGet(request.id);
+    const turn = connection.enterGet(request.id, timeoutMs);
+    if (!turn) {
+      const message = `This connection already has ${this.limits.maxWaitingGets} gets waiting (the limit); wait for one to be answered`;
+      this.limitHit(connection, serviceErrorCodes.tooManyWaiting, message);
+      return { ok: false, code: serviceErrorCodes.tooManyWaiting, message };
+    }
     let container: C | null;
     try {
-      container = await this.#pool.get({ timeoutMs, signal: controller.signal });
+      const start = await turn.started;
+      if (start.kind === 'timeout') return { ok: true, result: { container: null } };
+      container = await this.#pool.get({ timeoutMs: start.remainingMs, signal: turn.signal });
     } catch (error) {
       if (error instanceof GetCancelledError) return { ok: false, code: serviceErrorCodes.cancelled, message: error.message };
       return failureOf(error);
     } finally {
-      connection.untrackGet(request.id);
+      turn.finish();
     }
     if (container === null) return { ok: true, result: { container: null } };
     if (!connection.isWritable || this.isShuttingDown) {
       // The container came for a connection that has gone (or during shutdown). It is destroyed rather than
       // handed back: the pool cannot take a container back, and it refills the slot on its own anyway.
-      void this.#destroy(container, 'abandoned');
+      void this.#removals.remove(container, 'abandoned');
       return { ok: false, code: serviceErrorCodes.shuttingDown, message: 'The connection closed before the container was handed over' };
     }
     let descriptor: ContainerDescriptor;
     try {
       descriptor = this.#describe(container);
     } catch (error) {
-      void this.#destroy(container, 'abandoned');
+      void this.#removals.remove(container, 'abandoned');
       return failureOf(error);
     }
     this.#held.add(container, descriptor, connection.id, request.keep ?? false);
@@ -228,20 +335,19 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     return { ok: true, result: { container: descriptor, ...(dockerSocket === undefined ? {} : { dockerSocket }) } };
   }
 
+  /**
+   * Releases a container: it is no longer the client's, and the service removes it. If the first removal
+   * attempt fails the answer says so, and the service keeps retrying in the background until it is gone.
+   */
   async #release(reference: string, connection: ServiceConnection): Promise<Outcome> {
     const entry = this.#held.findReleasable(reference, connection.id);
     if (!entry) {
       return { ok: false, code: serviceErrorCodes.notHeld, message: `This connection holds no container ${JSON.stringify(reference)} (and none was kept under that id or name)` };
     }
     this.#held.remove(entry);
-    try {
-      await this.#destroy(entry.container, 'released', true);
-      return { ok: true, result: {} };
-    } catch (error) {
-      // Still ours to clean up: the connection's end (or, if it has gone already, shutdown) tries again.
-      this.#held.add(entry.container, entry.descriptor, connection.id, entry.keep);
-      return failureOf(error);
-    }
+    const first = await this.#removals.remove(entry.container, 'released');
+    if (first.ok) return { ok: true, result: {} };
+    return { ok: false, code: first.error.code, message: `${first.error.message}; the service keeps retrying until it is gone` };
   }
 
   #describe(container: C): ContainerDescriptor {
@@ -251,31 +357,12 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     return describe.call(container);
   }
 
-  /** Destroys a container the service handed out. Failures are queued as errors (and rethrown if asked). */
-  #destroy(container: C, reason: ServiceDestroyReason, rethrow = false): Promise<void> {
-    const done = (async () => {
-      try {
-        await container.destroy();
-        this.#emit({ reason, ok: true });
-      } catch (error) {
-        const failure = new ContainerDestroyError(container.name, error);
-        this.#recordError(failure);
-        this.#emit({ reason, ok: false });
-        if (rethrow) throw failure;
-      }
-    })();
-    const tracked = done.catch(() => undefined);
-    this.#destroys.add(tracked);
-    void tracked.finally(() => this.#destroys.delete(tracked));
-    return done;
-  }
-
-  #emit(event: ServiceEvents['destroy']): void {
-    for (const listener of this.#listeners) {
+  #emit<E extends ServiceEventName>(name: E, event: ServiceEvents[E]): void {
+    for (const listener of this.#listeners[name] as Set<(event: ServiceEvents[E]) => void>) {
       try {
         listener(event);
       } catch (error) {
-        this.logger.error('a service destroy listener threw; ignored', error);
+        this.logger.error(`a service ${name} listener threw; ignored`, error);
       }
     }
   }
@@ -284,7 +371,7 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     for (const { error, at } of this.#pool.errors.drain()) this.#recordError(error, at);
   }
 
-  #recordError(error: Error, at = this.#clock.now()): void {
+  #recordError(error: Error, at = this.clock.now()): void {
     this.logger.warn(`${codeOf(error)}: ${error.message}`);
     this.#errors.push(error, at);
   }
@@ -297,21 +384,30 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
 
   async #shutDown(): Promise<ShutdownReport> {
     this.logger.info('shutting down');
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
+    const deadline = this.clock.now() + timeoutMs;
     // Closing the listening handle unlinks the socket file, so new clients fail fast instead of queueing.
     this.#server.close();
     let clean = true;
+    let poolNotRemoved: string[] = [];
     try {
-      await this.#pool.cleanup({ timeoutMs: this.#options.cleanupTimeoutMs ?? 30_000 });
+      const result: unknown = await this.#pool.cleanup({ timeoutMs });
+      poolNotRemoved = notRemovedOf(result);
     } catch (error) {
       clean = false;
       this.logger.error(`pool cleanup: ${errorMessage(error)}`);
     }
     const unkept = this.#held.takeUnkept();
-    const removals = new PQueue({ concurrency: destroyConcurrency });
-    const results = await Promise.allSettled(unkept.map((entry) => removals.add(() => this.#destroy(entry.container, 'shutdown', true))));
-    if (results.some((result) => result.status === 'rejected')) clean = false;
-    // Destroys started elsewhere (a connection that just closed, a container that came too late).
-    while (this.#destroys.size > 0) await Promise.all(this.#destroys);
+    for (const entry of unkept) void this.#removals.remove(entry.container, 'shutdown');
+    const serviceNotRemoved = await this.#removals.drain(Math.max(0, deadline - this.clock.now()));
+    const notRemoved = [...poolNotRemoved, ...serviceNotRemoved];
+    if (notRemoved.length > 0) {
+      clean = false;
+      this.logger.error(
+        `could not remove ${notRemoved.length} container(s) within ${timeoutMs} ms: ${notRemoved.join(', ')} ` +
+          `(warmpool reap --pool-id ${this.#options.poolId} removes them once this service has exited)`,
+      );
+    }
     this.#collectPoolErrors();
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     const kept = this.#held.kept();
@@ -322,16 +418,50 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       );
     }
     await this.#socketFile?.remove().catch((error: unknown) => this.logger.warn(`removing the socket file: ${errorMessage(error)}`));
+    try {
+      this.#lock?.release();
+    } catch (error) {
+      this.logger.warn(`removing the lock file: ${errorMessage(error)}`);
+    }
+    this.#log.flush();
     for (const connection of this.#connections) connection.endWhenIdle();
     const cut = setTimeout(() => {
       for (const connection of this.#connections) connection.destroy();
     }, closeGraceMs);
     cut.unref();
-    const report = { destroyed: unkept.length, kept: kept.length, clean };
+    const unremovedHere = new Set(serviceNotRemoved);
+    const destroyed = unkept.filter((entry) => !unremovedHere.has(entry.container.name)).length;
+    const report: ShutdownReport = { destroyed, kept: kept.length, notRemoved, clean };
     this.logger.info(`shut down: destroyed ${report.destroyed} handed-out container(s), kept ${report.kept}`);
     this.#resolveClosed(report);
     return report;
   }
+}
+
+/**
+ * Answers a connection the service will not take and closes it at once. The answer is one short line into a
+ * fresh socket, which the kernel takes whole, and closing right away gives its descriptor back before the next
+ * accept (see fd-budget.ts).
+ */
+function refuseSocket(socket: Socket, code: string, message: string): void {
+  socket.on('error', () => undefined);
+  socket.end(encodeMessage(failure(null, code, message)));
+  if (socket.writableLength === 0) {
+    socket.destroy();
+    return;
+  }
+  const cut = setTimeout(() => socket.destroy(), closeGraceMs);
+  cut.unref();
+  socket.once('finish', () => {
+    clearTimeout(cut);
+    socket.destroy();
+  });
+}
+
+/** `pool.cleanup()`'s `notRemoved`, for pools that report it. */
+function notRemovedOf(result: unknown): string[] {
+  const names = (result as { notRemoved?: unknown } | undefined)?.notRemoved;
+  return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
 }
 
 function codeOf(error: unknown): string {

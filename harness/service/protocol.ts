@@ -66,6 +66,10 @@ export interface ServiceStatus {
   /** Of `held`, those asked for with `keep: true`. */
   readonly kept: number;
   readonly connections: number;
+  /** Connections the service takes at once: `--max-connections`, or fewer if the open-file limit says so. */
+  readonly maxConnections: number;
+  /** Handed-out containers whose removal failed and is being retried. */
+  readonly pendingRemovals: number;
   readonly pid: number;
   /** Where Prometheus can scrape the service, or null without `--metrics-port`. */
   readonly metricsUrl: string | null;
@@ -98,7 +102,8 @@ export interface ResultByType {
   cancel: { readonly cancelled: boolean };
   status: { readonly status: ServiceStatus };
   errors: { readonly errors: ServiceErrorEntry[]; readonly dropped: number };
-  shutdown: { readonly destroyed: number; readonly kept: number };
+  /** `notRemoved`: containers the service could not remove by the end of its shutdown timeout. */
+  shutdown: { readonly destroyed: number; readonly kept: number; readonly notRemoved?: string[] };
 }
 
 export type SuccessResponse<T extends RequestType = RequestType> = { readonly id: RequestId; readonly ok: true } & ResultByType[T];

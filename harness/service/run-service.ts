@@ -6,7 +6,9 @@ import { createBackendFactory, reapBackendOrphans, resolveBackendSettings, type 
 import { createServiceMetrics, startMetricsServer, type MetricsServer, type ServiceMetrics } from './metrics.js';
 import { PoolService, type ShutdownReport } from './pool-service.js';
 import type { ServiceConfig } from './service-config.js';
+import { defaultFdReserve } from './fd-budget.js';
 import { ServiceRunningError } from './service-errors.js';
+import { ServiceLock } from './service-lock.js';
 import { probeSocket } from './socket-file.js';
 
 export interface RunServiceOptions {
@@ -26,44 +28,57 @@ export function backendSettingsOf(config: ServiceConfig): BackendSettings {
     ...(config.lxcPath === undefined ? {} : { lxcPath: config.lxcPath }),
     ...(config.lxcBase === undefined ? {} : { lxcBase: config.lxcBase }),
     ...(config.readinessCommand === undefined ? {} : { readinessCommand: config.readinessCommand }),
+    ...(config.readinessTimeoutMs === undefined ? {} : { readinessTimeoutMs: config.readinessTimeoutMs }),
   });
 }
 
 /**
- * `warmpool serve` from start to exit: refuse if a live service holds the socket, reap what a crashed
- * predecessor of this pool id left on the engine, fill the pool, serve until shut down (signal or `shutdown`
- * request), then clean up. Resolves with the shutdown report.
+ * `warmpool serve` from start to exit: take the socket's lock (refuse if another service holds it), reap what a
+ * crashed predecessor of this pool id left on the engine, fill the pool, serve until shut down (signal or
+ * `shutdown` request), then clean up. Resolves with the shutdown report.
  * @throws ServiceRunningError, BackendError (the engine cannot be reached), InvalidOptionError.
  */
 export async function runService(config: ServiceConfig, options: RunServiceOptions = {}): Promise<ShutdownReport> {
   const logger = options.logger ?? createLogger({ name: 'warmpool-serve', level: config.logLevel });
   const settings = backendSettingsOf(config);
-  // Checked before reaping too, so a second `serve` by mistake does nothing at all.
-  if ((await probeSocket(config.socket)) === 'live') throw new ServiceRunningError(config.socket);
-  const reaped = await reapBackendOrphans(settings).catch((error: unknown) => {
-    if (error instanceof BackendError) throw error;
-    throw new BackendError(`Looking for orphans of pool ${config.poolId} failed: ${errorMessage(error)}`, { cause: error });
-  });
-  if (reaped.removed.length > 0) {
-    logger.warn(`reaped ${reaped.removed.length} container(s) a previous service of pool ${config.poolId} left behind: ${reaped.removed.join(', ')}`);
+  // Taken before reaping, so that of two services started together exactly one goes on, and the other does
+  // nothing at all. A service of a version without the lock may still answer on the socket: that refuses too.
+  const lock = await ServiceLock.acquire(config.socket);
+  let service: PoolService<RunnableContainer>;
+  let pool: Pool<RunnableContainer>;
+  try {
+    if ((await probeSocket(config.socket)) === 'live') throw new ServiceRunningError(config.socket);
+    await reapPredecessor(settings, logger);
+    pool = new Pool<RunnableContainer>(createBackendFactory(settings), {
+      size: config.size,
+      maxWorkers: config.workers,
+      creationTimeoutMs: config.creationTimeoutMs,
+      maxErrorsPerHour: config.maxErrorsPerHour,
+      logger,
+    });
+    service = new PoolService<RunnableContainer>({
+      pool,
+      backend: config.backend,
+      poolId: config.poolId,
+      socketPath: config.socket,
+      ...(config.backend === 'docker' ? { dockerSocket: settings.dockerSocket } : {}),
+      logger,
+      lock,
+      limits: {
+        maxConnections: config.maxConnections,
+        maxWaitingGets: config.maxWaitingGets,
+        maxUnreadBytes: config.maxUnreadBytes,
+        lineTimeoutMs: config.lineTimeoutMs,
+        maxLineBytes: config.maxLineBytes,
+      },
+      fdReserve: defaultFdReserve(config.workers),
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    });
+  } catch (error) {
+    // Until a service owns the lock, it is ours to drop.
+    lock.release();
+    throw error;
   }
-  if (reaped.kept.length > 0) logger.info(`pool ${config.poolId} has ${reaped.kept.length} container(s) of live processes; left alone`);
-
-  const pool = new Pool<RunnableContainer>(createBackendFactory(settings), {
-    size: config.size,
-    maxWorkers: config.workers,
-    creationTimeoutMs: config.creationTimeoutMs,
-    maxErrorsPerHour: config.maxErrorsPerHour,
-    logger,
-  });
-  const service = new PoolService<RunnableContainer>({
-    pool,
-    backend: config.backend,
-    poolId: config.poolId,
-    socketPath: config.socket,
-    ...(config.backend === 'docker' ? { dockerSocket: settings.dockerSocket } : {}),
-    logger,
-  });
   // Subscribed before any creation can finish (they all take at least a tick), so the counters miss nothing.
   const metrics: ServiceMetrics | undefined =
     config.metricsPort === undefined ? undefined : createServiceMetrics(pool, service, { pool: config.poolId, backend: config.backend });
@@ -92,4 +107,16 @@ export async function runService(config: ServiceConfig, options: RunServiceOptio
     metrics?.dispose();
     await metricsServer?.close();
   }
+}
+
+/** Removes what a crashed service of this pool id left on the engine (its creator process is gone). */
+async function reapPredecessor(settings: BackendSettings, logger: PoolLogger): Promise<void> {
+  const reaped = await reapBackendOrphans(settings).catch((error: unknown) => {
+    if (error instanceof BackendError) throw error;
+    throw new BackendError(`Looking for orphans of pool ${settings.poolId} failed: ${errorMessage(error)}`, { cause: error });
+  });
+  if (reaped.removed.length > 0) {
+    logger.warn(`reaped ${reaped.removed.length} container(s) a previous service of pool ${settings.poolId} left behind: ${reaped.removed.join(', ')}`);
+  }
+  if (reaped.kept.length > 0) logger.info(`pool ${settings.poolId} has ${reaped.kept.length} container(s) of live processes; left alone`);
 }

@@ -5,6 +5,7 @@ import { validatePoolId } from '../../lib/backends/owner.js';
 import { backendNames, isBackendName, type BackendName } from '../backend.js';
 import { UsageError } from '../usage-error.js';
 import { parseFlags, parseIntegerFlag, validateInteger, type NumberFlagRules } from './cli-flags.js';
+import { defaultServiceLimits } from './service-limits.js';
 import { defaultSocketPath, validateSocketPath } from './socket-file.js';
 
 /** Everything `warmpool serve` runs with, validated. */
@@ -25,6 +26,16 @@ export interface ServiceConfig {
   readonly lxcPath?: string;
   readonly lxcBase?: string;
   readonly readinessCommand?: readonly string[];
+  /** Give up on a container whose readiness command has not succeeded after this long (the backend's default if unset). */
+  readonly readinessTimeoutMs?: number;
+  /** Limits (see harness/service/service-limits.ts). */
+  readonly maxConnections: number;
+  readonly maxWaitingGets: number;
+  readonly maxUnreadBytes: number;
+  readonly lineTimeoutMs: number;
+  readonly maxLineBytes: number;
+  /** At shutdown, how long to wait for creations to wind down and removals to succeed. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export const serviceDefaults = {
@@ -35,6 +46,12 @@ export const serviceDefaults = {
   maxErrorsPerHour: 200,
   poolId: 'default',
   logLevel: 'info',
+  maxConnections: defaultServiceLimits.maxConnections,
+  maxWaitingGets: defaultServiceLimits.maxWaitingGets,
+  maxUnreadBytes: defaultServiceLimits.maxUnreadBytes,
+  lineTimeoutMs: defaultServiceLimits.lineTimeoutMs,
+  maxLineBytes: defaultServiceLimits.maxLineBytes,
+  shutdownTimeoutMs: 30_000,
 } as const;
 
 export const serveFlags = {
@@ -52,6 +69,13 @@ export const serveFlags = {
   'docker-image': { type: 'string' },
   'lxc-path': { type: 'string' },
   'lxc-base': { type: 'string' },
+  'readiness-timeout-ms': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-waiting-gets': { type: 'string' },
+  'max-unread-bytes': { type: 'string' },
+  'line-timeout-ms': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+  'shutdown-timeout-ms': { type: 'string' },
 } as const;
 
 type ConfigKey = keyof ServiceConfig;
@@ -71,6 +95,13 @@ const flagOf: Partial<Record<ConfigKey, keyof typeof serveFlags>> = {
   dockerImage: 'docker-image',
   lxcPath: 'lxc-path',
   lxcBase: 'lxc-base',
+  readinessTimeoutMs: 'readiness-timeout-ms',
+  maxConnections: 'max-connections',
+  maxWaitingGets: 'max-waiting-gets',
+  maxUnreadBytes: 'max-unread-bytes',
+  lineTimeoutMs: 'line-timeout-ms',
+  maxLineBytes: 'max-line-bytes',
+  shutdownTimeoutMs: 'shutdown-timeout-ms',
 };
 
 const configKeys = new Set<string>([...Object.keys(flagOf), 'readinessCommand']);
@@ -81,6 +112,13 @@ const integerRules: Partial<Record<ConfigKey, NumberFlagRules>> = {
   creationTimeoutMs: { min: 1, allowInfinity: true },
   maxErrorsPerHour: { min: 1, allowInfinity: true },
   metricsPort: { min: 0, max: 65535 },
+  readinessTimeoutMs: { min: 1, allowInfinity: true },
+  maxConnections: { min: 1 },
+  maxWaitingGets: { min: 1 },
+  maxUnreadBytes: { min: 1024 },
+  lineTimeoutMs: { min: 1, allowInfinity: true },
+  maxLineBytes: { min: 64 },
+  shutdownTimeoutMs: { min: 0 },
 };
 
 /** A value and where it came from, so an error names the flag or the file the user must fix. */
@@ -171,6 +209,9 @@ function resolveServiceConfig(given: Map<ConfigKey, Given>, env: NodeJS.ProcessE
     }
     return value;
   });
+  const readinessTimeoutMs = pick<number | undefined>('readinessTimeoutMs', undefined, (value, source) =>
+    validateInteger(source, value === 'Infinity' ? Infinity : value, integerRules.readinessTimeoutMs ?? { min: 1 }, value),
+  );
   const absolute = (value: string, source: string): string => {
     if (!value.startsWith('/')) throw new InvalidOptionError(source, value, 'an absolute path');
     return value;
@@ -190,5 +231,12 @@ function resolveServiceConfig(given: Map<ConfigKey, Given>, env: NodeJS.ProcessE
     ...optionalString('lxcPath', absolute),
     ...optionalString('lxcBase'),
     ...(readinessCommand ? { readinessCommand } : {}),
+    ...(readinessTimeoutMs === undefined ? {} : { readinessTimeoutMs }),
+    maxConnections: integer('maxConnections', serviceDefaults.maxConnections),
+    maxWaitingGets: integer('maxWaitingGets', serviceDefaults.maxWaitingGets),
+    maxUnreadBytes: integer('maxUnreadBytes', serviceDefaults.maxUnreadBytes),
+    lineTimeoutMs: integer('lineTimeoutMs', serviceDefaults.lineTimeoutMs),
+    maxLineBytes: integer('maxLineBytes', serviceDefaults.maxLineBytes),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs', serviceDefaults.shutdownTimeoutMs),
   };
 }

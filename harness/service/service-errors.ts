@@ -23,6 +23,17 @@ export const serviceErrorCodes = {
   shuttingDown: 'ERR_WARMPOOL_SHUTTING_DOWN',
   /** A bug in the service; the request failed, the service carries on. */
   internal: 'ERR_WARMPOOL_INTERNAL',
+  /**
+   * The service holds as many connections as it may (`--max-connections`, or fewer when the file-descriptor
+   * limit leaves room for fewer): the new connection gets this answer and is closed. Try again later.
+   */
+  tooManyConnections: 'ERR_WARMPOOL_TOO_MANY_CONNECTIONS',
+  /** This connection already has `--max-waiting-gets` gets waiting; this one is refused, the connection stays. */
+  tooManyWaiting: 'ERR_WARMPOOL_TOO_MANY_WAITING',
+  /** More than `--max-unread-bytes` of answers wait for the client to read them; the connection is closed. */
+  unreadLimit: 'ERR_WARMPOOL_UNREAD_LIMIT',
+  /** A line was begun and not finished within `--line-timeout-ms`; the connection is closed. */
+  lineTimeout: 'ERR_WARMPOOL_LINE_TIMEOUT',
 } as const;
 
 export type ServiceErrorCode = (typeof serviceErrorCodes)[keyof typeof serviceErrorCodes];
@@ -40,12 +51,19 @@ export class ServiceUnavailableError extends WarmpoolError {
   }
 }
 
-/** `warmpool serve` found a live service already answering on its socket path. */
+/** `warmpool serve` found another service holding its socket's lock, or a live one answering on the socket. */
 export class ServiceRunningError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_SERVICE_RUNNING';
 
-  constructor(readonly socketPath: string) {
-    super(`A warmpool service is already listening on ${socketPath}; stop it first (warmpool stop --socket ${socketPath})`);
+  constructor(
+    readonly socketPath: string,
+    /** The other service's pid, when its lock file names it. */
+    readonly pid?: number,
+  ) {
+    super(
+      `A warmpool service${pid === undefined ? '' : ` (pid ${pid})`} is already listening on ${socketPath}; ` +
+        `stop it first (warmpool stop --socket ${socketPath})`,
+    );
   }
 }
 

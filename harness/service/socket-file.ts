@@ -78,7 +78,7 @@ export async function probeSocket(path: string, timeoutMs = 2000): Promise<Socke
  * owned by us and closed to everyone else, since it sits in a shared place like /tmp and someone else may have
  * made it first; a directory the user names is the user's choice.
  */
-async function prepareDirectory(dir: string): Promise<void> {
+export async function prepareDirectory(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!isDefaultDirectory(dir)) return;
   const info = await lstat(dir);

@@ -123,7 +123,7 @@ test('shutdown through the client; pending and later requests fail with ServiceU
   const waiting = waiter.get({ timeoutMs: Infinity });
   await eventually(() => running.pool.waiting === 1);
   const admin = await PoolClient.connect({ socketPath: running.socketPath, dockerSocket });
-  t.deepEqual(await admin.shutdown(), { destroyed: 0, kept: 0 });
+  t.deepEqual(await admin.shutdown(), { destroyed: 0, kept: 0, notRemoved: [] });
   const refused = await t.throwsAsync(waiting, { instanceOf: ServiceRequestError });
   t.is(refused?.code, 'ERR_WARMPOOL_POOL_CLOSED');
   await eventually(() => waiter.isClosed && admin.isClosed);

@@ -40,6 +40,12 @@ test('defaults', (t) => {
     socket: '/run/user/0/warmpool/default.sock',
     metricsPort: undefined,
     logLevel: 'info',
+    maxConnections: 1000,
+    maxWaitingGets: 1000,
+    maxUnreadBytes: 4 * 1024 * 1024,
+    lineTimeoutMs: 30_000,
+    maxLineBytes: 65_536,
+    shutdownTimeoutMs: 30_000,
   });
 });
 

@@ -51,29 +51,28 @@ test('the socket is created with mode 0600 and answers status', async (t) => {
   });
 });
 
-test('waiters are served first come, first served across connections', async (t) => {
+test('when demand exceeds supply, containers go round-robin across connections, each in its own order', async (t) => {
   const factory = manualFactory();
-  await withService(factory, { size: 1, maxWorkers: 1 }, async ({ socketPath, pool }) => {
+  await withService(factory, { size: 1, maxWorkers: 1 }, async ({ socketPath, service }) => {
     const a = await RawClient.connect(socketPath);
     const b = await RawClient.connect(socketPath);
-    a.send({ id: 'a1', type: 'get', timeoutMs: null });
-    await eventually(() => pool.waiting === 1);
+    // a asks three times before b asks once: b must not wait behind all of a's gets.
+    for (const id of ['a1', 'a2', 'a3']) a.send({ id, type: 'get', timeoutMs: null });
+    await eventually(() => service.status().waiting === 3);
     b.send({ id: 'b1', type: 'get', timeoutMs: null });
-    await eventually(() => pool.waiting === 2);
-    a.send({ id: 'a2', type: 'get', timeoutMs: null });
-    await eventually(() => pool.waiting === 3);
-    const order: string[] = [];
-    for (let n = 0; n < 3; n++) {
+    await eventually(() => service.status().waiting === 4);
+    const served: string[] = [];
+    for (let n = 0; n < 4; n++) {
       await eventually(() => factory.pending.length === 1, 5000, `creation ${n}`);
       factory.pending[0]?.resolve();
-      await eventually(() => pool.waiting === 2 - n);
+      await eventually(() => service.status().waiting === 3 - n);
     }
-    for (const [client, id] of [[a, 'a1'], [b, 'b1'], [a, 'a2']] as const) {
+    for (const [client, id] of [[a, 'a1'], [a, 'a2'], [a, 'a3'], [b, 'b1']] as const) {
       const container = containerOf(await client.response(id));
       t.truthy(container);
-      order.push(`${id}:${container}`);
+      served[Number(container?.replace('fake-', ''))] = id;
     }
-    t.deepEqual(order, ['a1:fake-0', 'b1:fake-1', 'a2:fake-2']);
+    t.deepEqual(served, ['a1', 'b1', 'a2', 'a3']);
     a.destroy();
     b.destroy();
   });
@@ -364,7 +363,7 @@ test('shutdown: waiters are refused, held containers destroyed, the socket remov
 
 test('requests after shutdown began are refused', async (t) => {
   const factory = manualFactory({ ignoreAbort: true });
-  const running = await startInProcessService(factory, { size: 1, maxWorkers: 1 }, { cleanupTimeoutMs: 200 });
+  const running = await startInProcessService(factory, { size: 1, maxWorkers: 1 }, { shutdownTimeoutMs: 200 });
   const a = await RawClient.connect(running.socketPath);
   const closing = running.service.shutdown();
   a.send({ id: 1, type: 'status' });

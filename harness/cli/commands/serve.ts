@@ -8,10 +8,17 @@ import { interruptOnSignals } from '../interrupt.js';
 const help = `Usage: warmpool serve [options]
 
 Runs the pool service: one pool of warm containers shared by every client on this host through a unix socket
-(mode 0600). On start it removes the containers a crashed service of the same pool id left behind, and it
-refuses to start if a live service already answers on the socket. SIGTERM or SIGINT (or \`warmpool stop\`)
-shut it down cleanly: waiting clients are refused, ready containers and handed-out ones not kept are destroyed,
-the socket is removed, exit code 0. A second signal exits at once (the next start reaps what is left).
+(mode 0600). One service per socket: it holds a lock on <socket>.lock for its whole life, and refuses to start
+(exit 1) while another service holds it, even when both start in the same instant; a crashed service's lock is
+free at once. On start it removes the containers a crashed service of the same pool id left behind. SIGTERM or
+SIGINT (or \`warmpool stop\`) shut it down cleanly: waiting clients are refused, ready containers and
+handed-out ones not kept are destroyed (failed removals are retried until the shutdown timeout), the socket and
+lock files are removed, exit code 0; containers it could not remove are named, exit code 1. A second signal
+exits at once (the next start reaps what is left).
+
+When more clients wait than there are containers, containers go round-robin across connections, and each
+connection's gets are served in the order it sent them: no client can starve the others. Limits (below) protect
+the service: a client over one gets an error answer with the limit's code, never silence.
 
 Once listening it prints one JSON line to stdout: {"socket":…,"pid":…,"metricsUrl":…}. Logs go to stderr.
 
@@ -27,15 +34,33 @@ Options (flags override the config file, which overrides the defaults):
   --metrics-port N              Serve Prometheus metrics at http://127.0.0.1:N/metrics (0: any free port)
   --config FILE.json            {"backend","size","workers","creationTimeoutMs","maxErrorsPerHour","poolId",
                                  "socket","metricsPort","logLevel","dockerSocket","dockerImage","lxcPath",
-                                 "lxcBase","readinessCommand":["/bin/sh","-c","…"]}
+                                 "lxcBase","readinessCommand":["/bin/sh","-c","…"],"readinessTimeoutMs",
+                                 "shutdownTimeoutMs", and the limits below}
   --log-level L                 silly|trace|debug|info|warn|error|fatal|silent. Default: ${serviceDefaults.logLevel}
   --docker-socket PATH          Docker engine socket. Default: from .engines/engines.env or DOCKER_HOST
   --docker-image IMAGE          Default: from .engines/engines.env, else warmpool/busybox:latest
   --lxc-path PATH               LXC path. Default: from .engines/engines.env
   --lxc-base NAME               LXC base container. Default: from .engines/engines.env, else base-busybox
+  --readiness-timeout-ms N      Give up on a container whose readiness command has not succeeded by then.
+                                Default: the backend's
+  --shutdown-timeout-ms N       At shutdown, wait this long in all for creations to stop and removals to
+                                succeed. Default: ${serviceDefaults.shutdownTimeoutMs}
 
-Exit codes: 0 shut down cleanly; 1 a live service holds the socket, or cleanup failed; 2 bad options;
-3 the engine could not be reached.
+Limits (each also a config key: maxConnections, maxWaitingGets, maxUnreadBytes, lineTimeoutMs, maxLineBytes):
+  --max-connections N           Client connections at once; more get ERR_WARMPOOL_TOO_MANY_CONNECTIONS and are
+                                closed. Lowered to what the open-file limit (ulimit -n) leaves room for.
+                                Default: ${serviceDefaults.maxConnections}
+  --max-waiting-gets N          Gets one connection may have waiting; more get ERR_WARMPOOL_TOO_MANY_WAITING
+                                (the connection stays). Default: ${serviceDefaults.maxWaitingGets}
+  --max-unread-bytes N          Answers a client has not read yet; past this ERR_WARMPOOL_UNREAD_LIMIT, closed.
+                                (A client slow to read first stops being read from.) Default: ${serviceDefaults.maxUnreadBytes}
+  --line-timeout-ms N           A line begun must be finished within N ms; else ERR_WARMPOOL_LINE_TIMEOUT, closed.
+                                Default: ${serviceDefaults.lineTimeoutMs}
+  --max-line-bytes N            Longest request line; longer: ERR_WARMPOOL_LINE_TOO_LONG, closed.
+                                Default: ${serviceDefaults.maxLineBytes}
+
+Exit codes: 0 shut down cleanly; 1 another service holds the socket, or cleanup failed (containers it could
+not remove are named on stderr); 2 bad options; 3 the engine could not be reached.
 `;
 
 /** After shutdown, whatever handle an engine client left open must not keep the process alive for long. */
@@ -58,6 +83,12 @@ export const command: CliCommand = {
         signal: controller.signal,
         onListening: (info) => io.stdout.write(`${JSON.stringify(info)}\n`),
       });
+      if (report.notRemoved.length > 0) {
+        io.stderr.write(
+          `warmpool serve: could not remove ${report.notRemoved.length} container(s): ${report.notRemoved.join(', ')}; ` +
+            `\`warmpool reap --backend ${config.backend} --pool-id ${config.poolId}\` removes them\n`,
+        );
+      }
       const code = report.clean ? exitCodes.ok : exitCodes.failure;
       setTimeout(() => process.exit(code), exitGraceMs).unref();
       return code;

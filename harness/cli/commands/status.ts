@@ -39,7 +39,8 @@ export function formatStatus(status: ServiceStatus): string {
     ['held', `${status.held}${status.kept > 0 ? ` (${status.kept} kept)` : ''}`],
     ['throttled', status.throttled ? 'yes: too many creations failed in the last hour' : 'no'],
     ['errors', `${status.errors} queued${status.errorsDropped > 0 ? `, ${status.errorsDropped} dropped` : ''} (warmpool errors)`],
-    ['clients', String(status.connections)],
+    ['clients', `${status.connections} (at most ${status.maxConnections})`],
+    ['removing', status.pendingRemovals > 0 ? `${status.pendingRemovals} container(s) whose removal failed; retrying` : '0'],
     ['pid', String(status.pid)],
     ['metrics', status.metricsUrl ?? 'off'],
   ];

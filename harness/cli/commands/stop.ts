@@ -15,7 +15,8 @@ Options:
 ${socketHelp}
   --timeout-ms N       Give up waiting after N ms. Default: ${defaultTimeoutMs}
 
-Exit codes: 0 stopped; 1 it did not finish in time; 2 bad options; 3 no service answers on the socket.
+Exit codes: 0 stopped; 1 it did not finish in time, or it could not remove every container (they are named);
+2 bad options; 3 no service answers on the socket.
 `;
 
 export const command: CliCommand = {
@@ -43,6 +44,11 @@ export const command: CliCommand = {
         await sleep(50);
       }
       io.stdout.write(`stopped: destroyed ${answer.destroyed} handed-out container(s), left ${answer.kept} kept\n`);
+      const notRemoved = answer.notRemoved ?? [];
+      if (notRemoved.length > 0) {
+        io.stderr.write(`warmpool stop: the service could not remove ${notRemoved.length} container(s): ${notRemoved.join(', ')}; \`warmpool reap\` removes them\n`);
+        return exitCodes.failure;
+      }
       return exitCodes.ok;
     });
   },
