@@ -32,7 +32,6 @@ export interface LogStream {
   readonly isTTY?: boolean;
   /** False once the stream failed or ended: nothing more is written. */
   readonly writable?: boolean;
-  listenerCount?(event: 'error'): number;
   once?(event: 'error', listener: () => void): unknown;
 }
 
@@ -102,14 +101,16 @@ function noColor(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * Writes a line unless the stream has failed. A failing pipe reports its error after the write returns, as an
- * 'error' event that would crash the process if nobody listened; like `console`, a no-op listener is added then.
+ * 'error' event that would crash the process if nobody listened. The write's callback runs just before that event,
+ * so a no-op listener is added then: always, as the listener already there may be one that re-emits the error
+ * when it is the last (`Readable.pipe` into stderr does, and tsx pipes into it).
  */
 function safeSink(stream: LogStream): (line: string) => void {
   let broken = false;
   const onWritten = (error?: Error | null): void => {
-    if (!error) return;
+    if (!error || broken) return;
     broken = true;
-    if (stream.listenerCount?.('error') === 0) stream.once?.('error', () => undefined);
+    stream.once?.('error', () => undefined);
   };
   return (line) => {
     if (broken || stream.writable === false) return;

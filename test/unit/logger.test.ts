@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { createLogger, type LoggerOptions } from '../../lib/logger.js';
 import { WarmpoolError } from '../../lib/errors.js';
 
@@ -108,13 +108,16 @@ test('an error without a code is unexpected: text shows its stack', (t) => {
 
 test('a stream that fails is written to no more, and logging neither throws nor crashes', async (t) => {
   let writes = 0;
-  // No 'error' listener of its own: unheard, the error event would be an uncaught exception and fail this test.
+  // No 'error' listener of the test's own: unheard, the error event is an uncaught exception and fails this test.
   const failing = new Writable({
     write(_chunk, _encoding, callback) {
       writes++;
       callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     },
   });
+  // Something piped into it, as tsx pipes into stderr: the pipe's error listener re-emits the error when it is
+  // the last listener, so "add a listener if there is none" is not enough.
+  new PassThrough().pipe(failing);
   const log = logger({ stream: failing });
   log.info('first');
   await new Promise((resolve) => failing.once('close', resolve));
