@@ -1,0 +1,108 @@
+import Dockerode from 'dockerode';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { poolLabel } from '../../lib/backends/docker/index.js';
+import { errorMessage } from '../../lib/errors.js';
+import { reapBackendOrphans, type BackendSettings } from '../backend.js';
+
+/** One of a pool's containers as the engine sees it, independent of the pool that made it. */
+export interface EngineContainer {
+  /** What `RunnableContainer.id` holds for it: the Docker id, or the LXC name. */
+  readonly id: string;
+  readonly name: string;
+  readonly running: boolean;
+}
+
+/**
+ * The fault suite's own view of the engine: it lists a pool's containers straight from Docker (by the pool
+ * label) or from the lxcpath (by the name prefix), never through the pool it is judging.
+ */
+export class EngineView {
+  readonly #settings: BackendSettings;
+  readonly #docker: Dockerode | undefined;
+
+  constructor(settings: BackendSettings) {
+    this.#settings = settings;
+    this.#docker = settings.backend === 'docker' ? new Dockerode({ socketPath: settings.dockerSocket }) : undefined;
+  }
+
+  get settings(): BackendSettings {
+    return this.#settings;
+  }
+
+  /** The Docker client (Docker settings only). */
+  get docker(): Dockerode {
+    if (!this.#docker) throw new Error('not a Docker engine');
+    return this.#docker;
+  }
+
+  /** Every container of `poolId` now, stopped ones included. */
+  async containersOf(poolId: string): Promise<EngineContainer[]> {
+    if (this.#docker) {
+      const list = await this.#docker.listContainers({ all: true, filters: { label: [`${poolLabel}=${poolId}`] } });
+      return list.map((info) => ({ id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), running: info.State === 'running' }));
+    }
+    const prefix = `warmpool-${poolId}-`;
+    const names = (await readdir(this.#settings.lxcPath)).filter((name) => name.startsWith(prefix));
+    return Promise.all(names.map(async (name) => ({ id: name, name, running: await lxcRunning(this.#settings.lxcPath, name) })));
+  }
+
+  /**
+   * Waits until no process on this host still works on one of the pool's LXC containers (an `lxc-copy` whose
+   * parent was SIGKILLed goes on to finish its clone): counting before that would miss what it leaves. Docker
+   * creations live in the engine, where a short settle is all one can do.
+   */
+  async settle(poolId: string, timeoutMs = 30_000): Promise<void> {
+    if (this.#docker) {
+      await sleep(500);
+      return;
+    }
+    const needle = `warmpool-${poolId}-`;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (await processesMentioning(needle, this.#settings.lxcPath)) > 0) await sleep(200);
+  }
+
+  /**
+   * Counts what the pool left, then removes it (force-reap: the pool id is this run's own), so the next
+   * scenario and the engine start clean. Resolves with the count before the reap.
+   */
+  async countLeftAndReap(poolId: string): Promise<{ left: number; names: string[]; reapError?: string }> {
+    await this.settle(poolId);
+    const left = await this.containersOf(poolId);
+    let reapError: string | undefined;
+    if (left.length > 0) {
+      try {
+        await reapBackendOrphans({ ...this.#settings, poolId }, true);
+      } catch (error) {
+        reapError = errorMessage(error);
+      }
+    }
+    return { left: left.length, names: left.map((container) => container.name), ...(reapError === undefined ? {} : { reapError }) };
+  }
+}
+
+async function lxcRunning(lxcpath: string, name: string): Promise<boolean> {
+  const result = await execa('lxc-info', ['-P', lxcpath, '-n', name, '-s', '-H'], { reject: false, env: { LC_ALL: 'C' } });
+  return result.stdout.trim() === 'RUNNING';
+}
+
+/**
+ * LXC tools (`lxc-copy`, `lxc-start`, `lxc-attach`...) working on the pool's clones in `lxcpath`. A running
+ * container's own monitor process (`[lxc monitor] ...`) is not a tool and is not counted.
+ */
+async function processesMentioning(needle: string, lxcpath: string): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      const commandLine = argv.join(' ');
+      if (basename(argv[0] ?? '').startsWith('lxc-') && commandLine.includes(needle) && commandLine.includes(lxcpath)) count++;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return count;
+}

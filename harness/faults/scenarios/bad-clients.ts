@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { errorMessage } from '../../../lib/errors.js';
+import { BadClients } from '../bad-clients.js';
+import { cliOutput, type CliProcess } from '../cli-process.js';
+import { EngineView } from '../engine-view.js';
+import type { FaultContext } from '../fault-context.js';
+import type { ScenarioOutcome } from '../fault-figures.js';
+import { normalClientRounds, startServe, stopServe, untilServiceReady } from '../serve-process.js';
+
+/** The connection cap the scenario sets when `warmpool serve` has one, so "more than the cap" stays small. */
+const connectionCap = 20;
+
+/** The resident memory of a process, in MiB, or null. */
+async function residentMiB(pid: number): Promise<number | null> {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? null : Math.round(Number(match[1]) / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Slow, silent, half-line, garbage-sending, never-reading and greedy clients against `warmpool serve`, plus more
+ * connections than its cap (or, without one, many idle connections). With all of them still connected, a
+ * normal client must be served: status, a container within its timeout, a command run in it, the release.
+ */
+export async function badClients(context: FaultContext): Promise<ScenarioOutcome> {
+  const started = performance.now();
+  const { scale, signal } = context;
+  const poolId = context.poolId('clients');
+  const settings = { ...context.settings, poolId };
+  const view = new EngineView(settings);
+  const socketPath = join(context.workDir, `${poolId}.sock`);
+  const notes: string[] = [];
+  const help = await cliOutput(['serve', '--help']);
+  const cap = /--max-connections\b/.test(help) ? connectionCap : undefined;
+  const clients = new BadClients(socketPath);
+  let service: CliProcess | undefined;
+  let injected = 0;
+  let rounds: Awaited<ReturnType<typeof normalClientRounds>> | undefined;
+  let memory: { before: number | null; after: number | null } = { before: null, after: null };
+  try {
+    service = await startServe(settings, { socketPath, size: scale.poolSize, extraArgs: cap === undefined ? [] : ['--max-connections', String(cap)] });
+    await untilServiceReady(socketPath, scale.poolSize, 60_000, signal);
+    memory.before = await residentMiB(service.pid);
+    for (let index = 0; index < scale.badClients; index++) {
+      await Promise.all([clients.slow(), clients.silent(), clients.halfLine(), clients.garbage(), clients.neverReading()]);
+      injected += 5;
+    }
+    await clients.greedy(scale.floodGets);
+    injected++;
+    const extra = (cap ?? 0) + scale.extraConnections;
+    for (let index = 0; index < extra; index++) await clients.silent();
+    injected += extra;
+    context.log(`bad-clients: ${injected} bad clients connected (${clients.refused} refused, ${clients.closedByService} closed by the service)`);
+    rounds = await normalClientRounds(socketPath, scale.clientRounds, 10_000, signal);
+    memory = { ...memory, after: await residentMiB(service.pid) };
+    notes.push(
+      `${clients.closedByService} bad connection(s) closed by the service, ${clients.refused} refused, ${clients.open} still open when the normal client was done`,
+    );
+    if (cap === undefined) notes.push('`warmpool serve` has no --max-connections: opened idle connections beyond the others instead');
+    clients.destroyAll();
+    const stopped = await stopServe(service);
+    service = undefined;
+    if (stopped.code !== 0) notes.push(`the service exited with ${stopped.code ?? stopped.signal}${stopped.killed ? ' (SIGKILLed after 30 s)' : ''}`);
+  } finally {
+    clients.destroyAll();
+    if (service) {
+      service.kill('SIGKILL');
+      await service.exited;
+    }
+  }
+  const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
+    notes.push(`listing the engine failed: ${errorMessage(error)}`);
+    return { left: 0, names: [] as string[] };
+  });
+  if (left.left > 0) notes.push(`left on the engine: ${left.names.join(', ')}`);
+  notes.push(...(rounds?.reasons ?? []));
+  return {
+    scenario: 'bad-clients',
+    title: 'slow, silent, garbage, never-reading and greedy clients; more connections than the cap',
+    backend: context.backend,
+    faultsInjected: injected,
+    jobsRun: rounds?.jobs ?? 0,
+    jobsWithoutResult: rounds ? rounds.withoutResult : scale.clientRounds,
+    jobsFailedByInfrastructure: 0,
+    deadContainersHandedOut: null,
+    containersLeft: left.left,
+    serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
+    durationMs: Math.round(performance.now() - started),
+    notes,
+    details: { poolId, connectionCap: cap ?? null, floodGets: scale.floodGets, serviceMemoryMiB: memory },
+  };
+}
