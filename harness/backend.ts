@@ -61,7 +61,13 @@ export function createBackendFactory(settings: BackendSettings): ContainerFactor
       ...readinessTimeoutMs,
     });
   }
-  return new LxcFactory({ lxcpath: settings.lxcPath, base: settings.lxcBase, poolId: settings.poolId, ...readinessCommand });
+  return new LxcFactory({
+    lxcpath: settings.lxcPath,
+    base: settings.lxcBase,
+    poolId: settings.poolId,
+    ...readinessCommand,
+    ...readinessTimeoutMs,
+  });
 }
 
 /** A handle on a container described by another process (the pool service), using the same backend code. */
