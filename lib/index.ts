@@ -1,4 +1,5 @@
-export { Pool, type GetOptions, type CleanupOptions } from './pool.js';
+export { Pool, type GetOptions, type CleanupOptions, type CleanupResult, type EngineState } from './pool.js';
+export type { RemovalReason } from './removal-queue.js';
 export type { PoolOptions } from './pool-options.js';
 export { timedOutExitCode } from './container.js';
 export type {

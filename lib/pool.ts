@@ -96,8 +96,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #refillImmediate: NodeJS.Immediate | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  /** cleanup() calls waiting for removals; failed removals are retried only while the pool is open or one waits. */
-  #cleanupWaits = 0;
+  /** cleanup() calls with a timeout still waiting: failed removals are retried only while the pool is open or one waits. */
+  #retryingCleanups = 0;
 
   constructor(factory: ContainerFactory<C>, options: PoolOptions) {
     if (typeof (factory as Partial<ContainerFactory<C>> | null)?.createContainer !== 'function') {
@@ -222,19 +222,22 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
     const timeoutMs = validateDurationMs('timeoutMs', options.timeoutMs ?? 0, 0);
+    // Failed removals are retried while the pool is open and while a cleanup with a timeout waits; after
+    // that they are parked, so no retry timer keeps the process alive.
+    if (timeoutMs > 0) this.#retryingCleanups++;
+    this.#removals.retrying = this.#retryingCleanups > 0;
     this.#closing ??= this.#close();
-    await this.#closing;
-    this.#cleanupWaits++;
-    this.#removals.retrying = timeoutMs > 0;
+    // Taken at once, so the first attempts that #close just started are the "one attempt each".
+    const attempts = this.#removals.attemptAll();
     try {
-      const attempts = this.#removals.attemptAll();
+      await this.#closing;
       // With a timeout, failed removals are retried and creations awaited until it runs out; without one,
       // each container gets its one attempt, however long the engine takes to answer it.
       if (timeoutMs > 0) await this.#waitForRemovalsAndStragglers(timeoutMs);
       else await attempts;
     } finally {
-      // With nobody waiting any more, failed removals are parked: no timer may keep the process alive.
-      if (--this.#cleanupWaits === 0) this.#removals.retrying = false;
+      if (timeoutMs > 0) this.#retryingCleanups--;
+      this.#removals.retrying = this.#retryingCleanups > 0;
     }
     if (timeoutMs > 0 && this.#stragglers.size > 0) {
       throw new WorkerTimeoutError(`${this.#stragglers.size} container creations were still running ${timeoutMs} ms after cleanup`, timeoutMs);
@@ -281,9 +284,10 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     const expired = new Promise<void>((resolve) => {
       timer = clock.setTimeout(resolve, timeoutMs);
     });
-    const stragglersDone = Promise.all([...this.#stragglers].map((worker) => worker.done));
+    // Stragglers first: the containers they still deliver join the removals to wait for.
+    const finished = Promise.all([...this.#stragglers].map((worker) => worker.done)).then(() => this.#removals.whenIdle());
     try {
-      await Promise.race([Promise.all([stragglersDone, this.#removals.whenIdle()]), expired]);
+      await Promise.race([finished, expired]);
     } finally {
       clock.clearTimeout(timer);
     }

@@ -32,6 +32,14 @@ test(rejectsOption, { size: 1, errorQueueCapacity: 0.5 }, 'errorQueueCapacity', 
 test(rejectsOption, { size: 1, clock: { now: () => 0 } }, 'clock', '(object)');
 test(rejectsOption, { size: 1, logger: 'loud' }, 'logger', '`"loud"` (string)');
 test(rejectsOption, { size: 1, maxWorker: 3 }, 'maxWorker', 'typo');
+test(rejectsOption, { size: 1, engineProbeMaxMs: 0 }, 'engineProbeMaxMs', '`0` (number)');
+test(rejectsOption, { size: 1, engineProbeMaxMs: Infinity }, 'engineProbeMaxMs', '`Infinity` (number)');
+test(rejectsOption, { size: 1, creationBackoffBaseMs: -1 }, 'creationBackoffBaseMs', '`-1` (number)');
+test(rejectsOption, { size: 1, creationBackoffBaseMs: '250' }, 'creationBackoffBaseMs', '`"250"` (string)');
+test(rejectsOption, { size: 1, creationBackoffBaseMs: 500, creationBackoffMaxMs: 400 }, 'creationBackoffMaxMs', 'at least creationBackoffBaseMs (500)');
+test(rejectsOption, { size: 1, creationBackoffMaxMs: Number.NaN }, 'creationBackoffMaxMs', '`NaN` (number)');
+test(rejectsOption, { size: 1, removalRetryMaxMs: 0 }, 'removalRetryMaxMs', '`0` (number)');
+test(rejectsOption, { size: 1, random: 0.5 }, 'random', '`0.5` (number)');
 
 test('a factory without createContainer is refused, naming the value', (t) => {
   for (const factory of [undefined, null, 42, () => undefined, { createContainer: 'no' }]) {
@@ -39,6 +47,12 @@ test('a factory without createContainer is refused, naming the value', (t) => {
     t.is(error?.option, 'factory');
     t.regex(error?.message ?? '', /`factory`.*createContainer/);
   }
+});
+
+test('a creationBackoffBaseMs above the default cap raises the cap with it', async (t) => {
+  const pool = new Pool(instantFactory(), { size: 1, creationBackoffBaseMs: 60_000 });
+  t.false(pool.isClosed);
+  await pool.cleanup();
 });
 
 test('options must be an object', (t) => {
