@@ -1,6 +1,6 @@
 import test from 'ava';
 import type Dockerode from 'dockerode';
-import { engineAnswers, isEngineDown, isEngineUnreachable } from '../../lib/backends/docker/docker-engine.js';
+import { engineAnswers, isEngineDown, isEngineUnreachable, neverReachedEngine } from '../../lib/backends/docker/docker-engine.js';
 import { BackendError } from '../../lib/errors.js';
 
 // Errors shaped as dockerode and Node make them, as seen against a dockerd that was stopped under a client
@@ -118,4 +118,13 @@ test('engineAnswers: an engine that hangs counts as not answering', async (t) =>
   t.true(await engineAnswers(pinging('answers').docker));
   t.false(await engineAnswers(pinging('refuses').docker));
   t.false(await engineAnswers(pinging('hangs').docker, 50));
+});
+
+test('neverReachedEngine: only a failed connect proves the engine did nothing', (t) => {
+  t.true(neverReachedEngine(systemError('connect ENOENT /s', 'ENOENT', 'connect')));
+  t.true(neverReachedEngine(systemError('connect ECONNREFUSED /s', 'ECONNREFUSED', 'connect')));
+  t.false(neverReachedEngine(systemError('read ECONNRESET', 'ECONNRESET', 'read')), 'the request may have been served');
+  t.false(neverReachedEngine(systemError('write EPIPE', 'EPIPE', 'write')));
+  t.false(neverReachedEngine(engineAnswer(500, 'failed to update store')));
+  t.false(neverReachedEngine(undefined));
 });

@@ -117,6 +117,16 @@ const defaultPingTimeoutMs = 3_000;
 // A backend wraps the engine's error once or twice (a BackendError around it, say); deeper is not looked at.
 const maxCauseDepth = 5;
 
+/**
+ * True when the call failed before the engine could have received it: the connect itself failed. Then it
+ * certainly did nothing (a create made no container), unlike a call whose connection broke later.
+ */
+export function neverReachedEngine(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  return syscall === 'connect' && typeof code === 'string' && (connectErrorCodes.has(code) || code === 'ECONNREFUSED');
+}
+
 /** Socket-level failures of the connection to the engine, as Node reports them. */
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ENOTCONN']);
 /** Failures to open the socket at all: only with `syscall: 'connect'` (an ENOENT of a file is something else). */

@@ -11,7 +11,14 @@ import {
 } from '../../errors.js';
 import { waitUntilReady } from '../readiness.js';
 import { DockerContainer } from './docker-container.js';
-import { engineAnswers, engineStatusCode, forceRemove, isEngineDown, isEngineUnreachable } from './docker-engine.js';
+import {
+  engineAnswers,
+  engineStatusCode,
+  forceRemove,
+  isEngineDown,
+  isEngineUnreachable,
+  neverReachedEngine,
+} from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
 import { resolveDockerFactoryOptions } from './docker-factory-options.js';
 import type { DockerFactoryOptions, ResolvedDockerFactoryOptions } from './docker-factory-options.js';
@@ -144,8 +151,8 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
       });
     } catch (error) {
       // A failed call may still have made the container (dockerd answers 500 to creates while it shuts down, and
-      // a dropped connection hides the answer): look it up by name.
-      await this.#removeHalfMade(name);
+      // a dropped connection hides the answer): look it up by name. Unless the request never got there.
+      if (!neverReachedEngine(error)) await this.#removeHalfMade(name);
       if (engineStatusCode(error) === 404) throw new ImageUnavailableError(image, error);
       throw new BackendError(`Creating container ${name} failed: ${errorMessage(error)}`, { cause: error });
     }
