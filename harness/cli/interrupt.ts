@@ -1,3 +1,4 @@
+import { createLogger, isLogFormat } from '../../lib/logger.js';
 import type { CliIo } from './command.js';
 
 export interface InterruptMessages {
@@ -14,12 +15,13 @@ export interface InterruptMessages {
  * exits at once. Returns the function that stops listening.
  */
 export function interruptOnSignals(controller: AbortController, io: CliIo, messages: InterruptMessages): () => void {
+  const say = announcer(io);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
-      io.stderr.write(`\n${messages.quitting(signal)}\n`);
+      say(messages.quitting(signal));
       process.exit(messages.quitExitCode);
     }
-    io.stderr.write(`\n${messages.stopping(signal)}\n`);
+    say(messages.stopping(signal));
     controller.abort(new Error(`interrupted by ${signal}`));
   };
   process.on('SIGINT', onSignal);
@@ -28,4 +30,15 @@ export function interruptOnSignals(controller: AbortController, io: CliIo, messa
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
+}
+
+/**
+ * A line on stderr for the person at the terminal (after the ^C); with JSON logs a JSON line like the others, so a
+ * log collector reading a service's stderr never meets a line it cannot parse.
+ */
+function announcer(io: CliIo): (text: string) => void {
+  const format = process.env['WARMPOOL_LOG_FORMAT'];
+  if (!isLogFormat(format) || format === 'text') return (text) => io.stderr.write(`\n${text}\n`);
+  const logger = createLogger({ name: 'warmpool', level: 'info', format, stream: io.stderr });
+  return (text) => logger.info(text);
 }
