@@ -77,7 +77,6 @@ interface MonitorOutcome {
 async function runMonitor(options: LxcWatchOptions): Promise<MonitorOutcome> {
   const { lxcpath, poolId, handlers, signal, clock = systemClock, subscribeTimeoutMs = 10_000 } = options;
   const probeName = monitorProbeName(poolId);
-  const sendProbe = options.sendProbe ?? (await defaultProbeSender(lxcpath));
   const spawnMonitor = options.spawnMonitor ?? spawnLxcMonitor;
 
   // Killing this run (abort, or a probe that never came back) kills its lxc-monitor.
@@ -87,6 +86,8 @@ async function runMonitor(options: LxcWatchOptions): Promise<MonitorOutcome> {
   let connectedAt: number | undefined;
   let timeoutError: Error | undefined;
   try {
+    const sendProbe = options.sendProbe ?? (await defaultProbeSender(lxcpath));
+    run.signal.throwIfAborted();
     const pattern = `(${lxcPoolNamePattern(poolId)}|${escapeExtendedRegex(probeName)})`;
     const parser = new LxcMonitorParser({ isWatched: (name) => isLxcNameOfPool(name, poolId), probeName });
     const monitor = spawnMonitor(['-P', lxcpath, '-n', pattern], run.signal);
