@@ -107,14 +107,14 @@ test('serve with its stderr closed keeps answering, logs an oversized line witho
   // An oversized line: the service answers with an error, logs a warning to the closed stderr, closes that connection.
   const raw = await RawClient.connect(socketPath);
   raw.send(`${'x'.repeat(256 * 1024)}\n`);
-  const refusal = await raw.response(null, 30_000);
+  const refusal = await raw.response(null, 60_000);
   t.is(refusal.ok ? undefined : refusal.error.code, serviceErrorCodes.lineTooLong, 'the oversized line was refused');
   await raw.closed;
 
   // The service still serves: a get through the client is answered with a container.
   const client = await PoolClient.connect({ socketPath });
   try {
-    const container = await client.get({ timeoutMs: 30_000 });
+    const container = await client.get({ timeoutMs: 60_000 });
     t.truthy(container, 'a container after the pipe was closed');
     t.is((await container?.exec(['/bin/sh', '-c', 'echo alive']))?.stdout, 'alive\n');
     await container?.destroy();
