@@ -6,7 +6,9 @@ import type { DockerContainer, DockerFactoryOptions } from '../../lib/backends/d
 import { ownerLabels } from '../../lib/backends/docker/docker-labels.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
 import type { ContainerDeath } from '../../lib/container.js';
-import { ReadinessFailedError } from '../../lib/errors.js';
+import { ContainerDiedError, ReadinessFailedError } from '../../lib/errors.js';
+import { Pool } from '../../lib/pool.js';
+import type { PoolEventName, PoolEvents } from '../../lib/pool-events.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 import { assertEngine } from '../helpers/engines.js';
 
@@ -203,4 +205,63 @@ test('a readiness command that keeps failing reports its last exit code and outp
   t.is(error?.lastExitCode, 3);
   t.is(error?.lastOutput, 'waiting for /ready');
   t.regex(error?.message ?? '', /last exit code 3.*waiting for \/ready/);
+});
+
+/** The next `name` event of `pool` that `matches`, within the deadline. */
+function nextPoolEvent<E extends PoolEventName>(
+  pool: Pool<DockerContainer>,
+  name: E,
+  matches: (event: PoolEvents[E]) => boolean = () => true,
+): Promise<PoolEvents[E]> {
+  let unsubscribe: () => void = () => undefined;
+  const seen = new Promise<PoolEvents[E]>((resolve) => {
+    unsubscribe = pool.on(name, (event) => {
+      if (matches(event)) resolve(event);
+    });
+  });
+  return withDeadline(seen, `a ${name} event`).finally(unsubscribe);
+}
+
+/** Resolves once `condition()` holds, checked now and after every creation the pool finishes. */
+async function poolReaches(pool: Pool<DockerContainer>, what: string, condition: () => boolean): Promise<void> {
+  while (!condition()) await nextPoolEvent(pool, 'creation').catch(() => {
+    throw new Error(`the pool did not reach ${what} within ${eventDeadlineMs} ms`);
+  });
+}
+
+// The watch as a pool uses it, end to end; the pool's own behaviour is unit-tested on the fake clock.
+test('in a pool, a ready container killed behind its back is reported, removed and replaced', async (t) => {
+  const { poolId, factory } = newPool(t);
+  const pool = new Pool(factory, { size: 2, maxWorkers: 2, creationTimeoutMs: 60_000 });
+  t.teardown(() => pool.cleanup({ timeoutMs: 30_000 }));
+  await poolReaches(pool, '2 ready containers', () => pool.size === 2);
+  const [victim] = await docker.listContainers({ filters: { label: [`${poolLabel}=${poolId}`] } });
+  if (victim === undefined) throw new Error('no running container of the pool');
+  const victimName = (victim.Names[0] ?? '').replace(/^\//, '');
+
+  const death = nextPoolEvent(pool, 'death', (event) => event.id === victim.Id);
+  const removal = nextPoolEvent(pool, 'destroy', (event) => event.name === victimName && event.ok);
+  const killedAt = Date.now();
+  await docker.getContainer(victim.Id).kill();
+  const killCallMs = Date.now() - killedAt;
+  // 'died' from the watch; 'not-running' if the watch connected only after the kill and a reconcile found it.
+  t.true(['died', 'not-running'].includes((await death).reason));
+  t.log(`death noticed by the pool ${Date.now() - killedAt} ms after the kill call (which took ${killCallMs} ms)`);
+  await removal;
+  await poolReaches(pool, 'a replacement', () => pool.size === 2);
+
+  const queued = pool.errors.drain().map((entry) => entry.error);
+  t.true(
+    queued.some((error) => error instanceof ContainerDiedError && error.containerName === victimName),
+    queued.map((error) => error.message).join('; '),
+  );
+  const left = await docker.listContainers({ all: true, filters: { label: [`${poolLabel}=${poolId}`] } });
+  t.false(left.some((info) => info.Id === victim.Id), 'the dead container was removed from the engine');
+  for (let taken = 0; taken < 2; taken++) {
+    const container = await pool.get();
+    if (container === null) throw new Error('the full pool handed out nothing');
+    t.not(container.id, victim.Id);
+    t.is((await container.exec(['true'])).exitCode, 0, 'what the pool hands out runs');
+    await container.destroy();
+  }
 });
