@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 export class BadClients {
   readonly #sockets = new Set<Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Sockets the service wrote something to (an answer, or the error it closes an over-the-cap connection with). */
+  readonly #answered = new WeakSet<Socket>();
   readonly #socketPath: string;
   /** Connections the service refused or closed on its own. */
   closedByService = 0;
@@ -28,7 +30,7 @@ export class BadClients {
     socket.on('error', () => undefined);
     // A client that never reads: its receive buffer fills and the service's writes back up.
     if (options.read === false) socket.pause();
-    else socket.resume();
+    else socket.on('data', () => this.#answered.add(socket));
     const connected = await new Promise<boolean>((resolve) => {
       socket.once('connect', () => resolve(true));
       socket.once('error', () => resolve(false));
@@ -115,6 +117,28 @@ export class BadClients {
     const lines: string[] = [];
     for (let id = 1; id <= gets; id++) lines.push(JSON.stringify({ id, type: 'get', timeoutMs: null }));
     socket.write(`${lines.join('\n')}\n`);
+  }
+
+  /**
+   * Opens `count` connections that say nothing, beyond whatever is open: past the service's cap each must be
+   * answered (its error) and closed, never left in silence. Waits up to `settleMs` for those answers, closes
+   * all of them, and resolves with how many the service answered or closed.
+   */
+  async flood(count: number, settleMs: number): Promise<{ opened: number; answeredOrClosed: number }> {
+    const sockets: Socket[] = [];
+    for (let index = 0; index < count; index++) {
+      const socket = await this.connect();
+      if (socket) sockets.push(socket);
+    }
+    const heard = (): number => sockets.filter((socket) => socket.destroyed || this.#answered.has(socket) || !this.#sockets.has(socket)).length;
+    const deadline = Date.now() + settleMs;
+    while (Date.now() < deadline && heard() < sockets.length) await new Promise((resolve) => setTimeout(resolve, 50));
+    const answeredOrClosed = heard();
+    for (const socket of sockets) {
+      this.#sockets.delete(socket);
+      socket.destroy();
+    }
+    return { opened: count, answeredOrClosed: answeredOrClosed + (count - sockets.length) };
   }
 
   destroyAll(): void {

@@ -130,8 +130,11 @@ export async function cliRun(args: readonly string[], env: NodeJS.ProcessEnv = {
   return { code, stdout: child.lines.join('\n'), stderr: child.stderr() };
 }
 
-/** The stdout of a quick CLI command (`--help`), or '' if it failed. */
-export async function cliOutput(args: readonly string[]): Promise<string> {
-  const { code, stdout } = await cliRun(args, {}, 60_000);
-  return code === 0 ? stdout : '';
+/**
+ * The `--help` text of a CLI command, read from its module rather than a process: which flags it has (a
+ * connection cap, `--resume`) decides how a scenario drives it, and a spawn would cost seconds on a busy machine.
+ */
+export async function commandHelp(name: 'run' | 'serve'): Promise<string> {
+  const { command } = name === 'run' ? await import('../cli/commands/run.js') : await import('../cli/commands/serve.js');
+  return command.help;
 }

@@ -49,6 +49,15 @@ export class EngineView {
     return Promise.all(names.map(async (name) => ({ id: name, name, running: await lxcRunning(this.#settings.lxcPath, name) })));
   }
 
+  /** Names of every container whose pool id starts with `prefix` (all pools of one fault run), stopped ones included. */
+  async namesWithPoolPrefix(prefix: string): Promise<string[]> {
+    if (this.#docker) {
+      const list = await this.#docker.listContainers({ all: true, filters: { label: [poolLabel] } });
+      return list.filter((info) => info.Labels[poolLabel]?.startsWith(prefix)).map((info) => (info.Names[0] ?? info.Id).replace(/^\//, ''));
+    }
+    return (await readdir(this.#settings.lxcPath)).filter((name) => name.startsWith(`warmpool-${prefix}`));
+  }
+
   /**
    * Waits until no process on this host still works on one of the pool's LXC containers (an `lxc-copy` whose
    * parent was SIGKILLed goes on to finish its clone): counting before that would miss what it leaves. Docker

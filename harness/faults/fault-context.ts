@@ -73,7 +73,12 @@ export interface FaultContext {
   poolId(purpose: string): string;
 }
 
+/** The start every pool id of a run shares: `flt-d-1a2b3c-` (backend, run). */
+export function poolIdPrefix(backend: BackendName, runId: string): string {
+  return `flt-${backend[0] ?? 'x'}-${runId}-`;
+}
+
 /** Pool ids like `flt-d-1a2b3c-kill`: backend, run and purpose, so concurrent runs never share one. */
 export function poolIdFactory(backend: BackendName, runId = randomSuffix().slice(0, 6)): (purpose: string) => string {
-  return (purpose) => `flt-${backend[0] ?? 'x'}-${runId}-${purpose}`.slice(0, 32).replace(/[^a-z0-9_.-]/g, '-');
+  return (purpose) => `${poolIdPrefix(backend, runId)}${purpose}`.slice(0, 32).replace(/[^a-z0-9_.-]/g, '-');
 }

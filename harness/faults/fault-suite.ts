@@ -20,6 +20,8 @@ export interface FaultRunOptions {
   readonly signal?: AbortSignal;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /** Goes into every pool id (`flt-<b>-<runId>-<scenario>`), so a caller can find what the run made. @default random */
+  readonly runId?: string;
   /** Engine settings; default: the engines the fixtures set up (`.engines/engines.env`, overridable by env). */
   readonly settings?: BackendSettings;
 }
@@ -66,7 +68,7 @@ export async function runFaults(options: FaultRunOptions): Promise<BackendFaultR
   const started = performance.now();
   const loadAverageAtStart = loadavg();
   const workDir = await mkdtemp(join(tmpdir(), 'warmpool-faults-'));
-  const newPoolId = poolIdFactory(options.backend);
+  const newPoolId = poolIdFactory(options.backend, options.runId);
   const outcomes: ScenarioOutcome[] = [];
   try {
     for (const scenario of chosen) {
@@ -122,7 +124,8 @@ export async function runOne(scenario: Scenario, context: FaultContext): Promise
     },
   };
   try {
-    return await scenario.run(tracked);
+    const outcome = await scenario.run(tracked);
+    return { ...outcome, notes: outcome.notes.map(oneLine) };
   } catch (error) {
     await killRunningCliProcesses();
     const view = new EngineView(context.settings);
@@ -150,4 +153,10 @@ export async function runOne(scenario: Scenario, context: FaultContext): Promise
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     };
   }
+}
+
+/** Notes are table lines: an engine's multi-line error message is folded into one, and long ones are cut. */
+function oneLine(note: string): string {
+  const folded = note.replace(/\s*\n\s*/g, ' | ').trim();
+  return folded.length > 300 ? `${folded.slice(0, 299)}…` : folded;
 }

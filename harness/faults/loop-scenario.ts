@@ -29,6 +29,8 @@ export interface LoopScenarioSpec {
    * faults that must also hit the containers jobs run in. @default true
    */
   readonly fillFirst?: boolean;
+  /** How long each job's command runs. @default 200 */
+  readonly jobMs?: number;
   /** Injects one round of faults; resolves with how many were injected. Checkouts are held meanwhile. */
   inject(round: InjectionRound): Promise<number>;
 }
@@ -64,6 +66,7 @@ export async function runLoopScenario(context: FaultContext, spec: LoopScenarioS
     faults,
     gate,
     signal,
+    ...(spec.jobMs === undefined ? {} : { jobMs: spec.jobMs }),
   });
   let injected = 0;
   let result;

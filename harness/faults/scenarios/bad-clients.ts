@@ -3,14 +3,25 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../../lib/errors.js';
 import { BadClients } from '../bad-clients.js';
-import { cliOutput, type CliProcess } from '../cli-process.js';
+import { commandHelp, type CliProcess } from '../cli-process.js';
 import { EngineView } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
-import { normalClientRounds, startServe, stopServe, untilServiceReady } from '../serve-process.js';
+import { normalClientRounds, serviceStatus, startServe, stopServe, untilServiceReady } from '../serve-process.js';
 
 /** The connection cap the scenario sets when `warmpool serve` has one, so "more than the cap" stays small. */
 const connectionCap = 20;
+
+/** Until a status request is answered with fewer connections than `cap` (the asker's own included). */
+async function untilBelowCap(socketPath: string, cap: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await serviceStatus(socketPath);
+    if (status !== undefined && status.connections < cap) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
 
 /** The resident memory of a process, in MiB, or null. */
 async function residentMiB(pid: number): Promise<number | null> {
@@ -23,9 +34,10 @@ async function residentMiB(pid: number): Promise<number | null> {
 }
 
 /**
- * Slow, silent, half-line, garbage-sending, never-reading and greedy clients against `warmpool serve`, plus more
- * connections than its cap (or, without one, many idle connections). With all of them still connected, a
- * normal client must be served: status, a container within its timeout, a command run in it, the release.
+ * Slow, silent, half-line, garbage-sending, never-reading and greedy clients against `warmpool serve`, then a
+ * burst of connections past its cap (or, without one, many idle connections), closed again. With the bad
+ * clients still connected, a normal client must be served: status, a container within its timeout, a command
+ * run in it, the release.
  */
 export async function badClients(context: FaultContext): Promise<ScenarioOutcome> {
   const started = performance.now();
@@ -35,13 +47,14 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
   const view = new EngineView(settings);
   const socketPath = join(context.workDir, `${poolId}.sock`);
   const notes: string[] = [];
-  const help = await cliOutput(['serve', '--help']);
+  const help = await commandHelp('serve');
   const cap = /--max-connections\b/.test(help) ? connectionCap : undefined;
   const clients = new BadClients(socketPath);
   let service: CliProcess | undefined;
   let injected = 0;
   let rounds: Awaited<ReturnType<typeof normalClientRounds>> | undefined;
   let memory: { before: number | null; after: number | null } = { before: null, after: null };
+  let overCap: { opened: number; answeredOrClosed: number } | null = null;
   try {
     service = await startServe(settings, { socketPath, size: scale.poolSize, extraArgs: cap === undefined ? [] : ['--max-connections', String(cap)] });
     await untilServiceReady(socketPath, scale.poolSize, 60_000, signal);
@@ -52,16 +65,20 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
     }
     await clients.greedy(scale.floodGets);
     injected++;
-    const extra = (cap ?? 0) + scale.extraConnections;
-    for (let index = 0; index < extra; index++) await clients.silent();
-    injected += extra;
     context.log(`bad-clients: ${injected} bad clients connected (${clients.refused} refused, ${clients.closedByService} closed by the service)`);
+    // Past the cap, then back under it: the excess must have been told so, and must not keep the others out.
+    const flood = await clients.flood((cap ?? 0) + scale.extraConnections, 1500);
+    injected += flood.opened;
+    overCap = cap === undefined ? null : { opened: flood.opened, answeredOrClosed: flood.answeredOrClosed };
+    context.log(`bad-clients: ${flood.opened} more connections opened and closed again; ${flood.answeredOrClosed} answered or closed by the service`);
+    // The service sees those closes a moment later; until then a new client is (rightly) over the cap.
+    if (cap !== undefined && !(await untilBelowCap(socketPath, cap, 10_000))) notes.push('the service still counted the closed connections 10 s later');
     rounds = await normalClientRounds(socketPath, scale.clientRounds, 10_000, signal);
     memory = { ...memory, after: await residentMiB(service.pid) };
     notes.push(
       `${clients.closedByService} bad connection(s) closed by the service, ${clients.refused} refused, ${clients.open} still open when the normal client was done`,
     );
-    if (cap === undefined) notes.push('`warmpool serve` has no --max-connections: opened idle connections beyond the others instead');
+    if (cap === undefined) notes.push('`warmpool serve` has no --max-connections: opened (and closed) idle connections beyond the others instead');
     clients.destroyAll();
     const stopped = await stopServe(service);
     service = undefined;
@@ -92,6 +109,6 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
     serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
     durationMs: Math.round(performance.now() - started),
     notes,
-    details: { poolId, connectionCap: cap ?? null, floodGets: scale.floodGets, serviceMemoryMiB: memory },
+    details: { poolId, connectionCap: cap ?? null, overCap, floodGets: scale.floodGets, serviceMemoryMiB: memory },
   };
 }

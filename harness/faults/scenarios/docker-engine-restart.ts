@@ -101,6 +101,7 @@ export async function dockerEngineRestart(context: FaultContext): Promise<Scenar
     notes,
     details: {
       poolId,
+      engineDir: engine.dir,
       engineStartMs: startMs,
       restarts: restartTimes,
       outageMs: scale.outageMs,

@@ -15,6 +15,8 @@ export function lxcStopAll(context: FaultContext): Promise<ScenarioOutcome> {
     scenario: 'engine-restart',
     title: 'every container of the pool stopped at once (LXC engine restart)',
     fillFirst: false,
+    // Long enough that the stop hits jobs while they run, as a real restart would.
+    jobMs: 1500,
     async inject({ round, view, poolId, faults, notes }) {
       const stop = hardStopOf(view);
       const targets = (await view.containersOf(poolId)).filter((container) => container.running);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../../lib/errors.js';
-import { cliOutput, cliRun, spawnCli, type CliProcess } from '../cli-process.js';
+import { cliRun, commandHelp, spawnCli, type CliProcess } from '../cli-process.js';
 import { EngineView } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
@@ -36,7 +36,7 @@ export async function runSigkill(context: FaultContext): Promise<ScenarioOutcome
   const view = new EngineView(settings);
   const notes: string[] = [];
   const suite = await writeFaultSuite(context.workDir, poolId, scale.jobs, { jobMs: 300, retries: 0 });
-  const help = await cliOutput(['run', '--help']);
+  const help = await commandHelp('run');
   let injected = 0;
   let lost = 0;
   let infrastructure = 0;
