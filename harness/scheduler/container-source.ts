@@ -1,7 +1,9 @@
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { ContainerFactory, RunnableContainer } from '../../lib/container.js';
 import { CheckoutTimeoutError, WarmpoolError, errorMessage } from '../../lib/errors.js';
 import { Pool } from '../../lib/pool.js';
 import type { PoolOptions } from '../../lib/pool-options.js';
+import { OutagePausedDeadline } from './checkout-deadline.js';
 
 export interface CheckoutOptions {
   /** Give up after this long; Infinity waits for as long as it takes. */
@@ -32,39 +34,71 @@ export interface ContainerSource {
 /** Errors after which waiting is pointless: every creation fails the same way until someone fixes the engine. */
 const hopelessCodes = new Set(['ERR_WARMPOOL_IMAGE_UNAVAILABLE']);
 
-/** How long `close()` waits for creations still in flight, so none of their containers outlives the run. */
+/** How long `close()` waits for creations still in flight and failed removals, so nothing outlives the run. */
 const closeTimeoutMs = 60_000;
+
+/** How much engine outage a checkout may sit out without counting it against its timeout. */
+export const defaultMaxOutageWaitMs = 300_000;
+
+export interface PoolSourceOptions {
+  /** @default the system clock (the pool's, when started with `start`) */
+  readonly clock?: Clock;
+  /**
+   * While the pool reports the engine unavailable, a checkout's timeout stands still, for at most this long in
+   * all: jobs wait through a short outage and run after it. @default 300_000
+   */
+  readonly maxOutageWaitMs?: number;
+}
+
+interface Waiting {
+  readonly giveUp: AbortController;
+  readonly deadline: OutagePausedDeadline;
+}
 
 /**
  * Containers from a Pool in this process. It watches the pool's creations: once one fails in a way no retry
  * can fix (the image or LXC base is missing), waiting checkouts fail at once with that error instead of each
- * sitting out its whole checkout timeout.
+ * sitting out its whole checkout timeout. It watches the engine's state too: while the pool reports the engine
+ * unavailable, checkout timeouts stand still (see `maxOutageWaitMs`).
  */
 export class PoolSource implements ContainerSource {
   readonly #pool: Pool<RunnableContainer>;
-  readonly #waiting = new Set<AbortController>();
-  readonly #unsubscribe: () => void;
+  readonly #clock: Clock;
+  readonly #maxOutageWaitMs: number;
+  readonly #waiting = new Set<Waiting>();
+  readonly #unsubscribe: (() => void)[];
   readonly #errorListeners = new Set<(error: Error) => void>();
   #lastError: Error | undefined;
   #hopeless: Error | undefined;
   #closing: Promise<void> | undefined;
+  #notRemoved: readonly string[] = [];
 
-  constructor(pool: Pool<RunnableContainer>) {
+  constructor(pool: Pool<RunnableContainer>, options: PoolSourceOptions = {}) {
     this.#pool = pool;
-    this.#unsubscribe = pool.on('creation', ({ error }) => {
-      if (error === undefined) return;
-      this.#lastError = error;
-      for (const listener of this.#errorListeners) listener(error);
-      if (error instanceof WarmpoolError && hopelessCodes.has(error.code)) {
-        this.#hopeless = error;
-        for (const waiting of this.#waiting) waiting.abort(error);
-      }
-    });
+    this.#clock = options.clock ?? systemClock;
+    this.#maxOutageWaitMs = options.maxOutageWaitMs ?? defaultMaxOutageWaitMs;
+    this.#unsubscribe = [
+      pool.on('creation', ({ error }) => {
+        if (error === undefined) return;
+        this.#lastError = error;
+        for (const listener of this.#errorListeners) listener(error);
+        if (error instanceof WarmpoolError && hopelessCodes.has(error.code)) {
+          this.#hopeless = error;
+          for (const waiting of this.#waiting) waiting.giveUp.abort(error);
+        }
+      }),
+      pool.on('engine', (event) => {
+        for (const { deadline } of this.#waiting) {
+          if (event.state === 'unavailable') deadline.pause();
+          else deadline.resume();
+        }
+      }),
+    ];
   }
 
   /** Starts a pool of `options.size` containers from `factory`; `close()` cleans it up. */
-  static start(factory: ContainerFactory<RunnableContainer>, options: PoolOptions): PoolSource {
-    return new PoolSource(new Pool(factory, options));
+  static start(factory: ContainerFactory<RunnableContainer>, options: PoolOptions, sourceOptions: PoolSourceOptions = {}): PoolSource {
+    return new PoolSource(new Pool(factory, options), { ...(options.clock ? { clock: options.clock } : {}), ...sourceOptions });
   }
 
   get pool(): Pool<RunnableContainer> {
@@ -89,27 +123,46 @@ export class PoolSource implements ContainerSource {
     signal?.throwIfAborted();
     if (this.#hopeless !== undefined && this.#pool.size === 0) throw this.#hopeless;
     const giveUp = new AbortController();
-    this.#waiting.add(giveUp);
+    const deadline = new OutagePausedDeadline(
+      this.#clock,
+      timeoutMs,
+      this.#maxOutageWaitMs,
+      () => giveUp.abort(this.#timedOut(timeoutMs, deadline.pausedMs)),
+      this.#pool.engineState === 'unavailable',
+    );
+    const waiting = { giveUp, deadline };
+    this.#waiting.add(waiting);
     try {
+      // The pool's own timeout is not used: ours stands still during an engine outage.
       const container = await this.#pool.get({
-        timeoutMs,
+        timeoutMs: Infinity,
         signal: signal === undefined ? giveUp.signal : AbortSignal.any([signal, giveUp.signal]),
       });
-      if (container === null) {
-        const cause = this.#lastError === undefined ? '' : `; the pool's last creation error: ${errorMessage(this.#lastError)}`;
-        throw new CheckoutTimeoutError(`No container was ready within ${timeoutMs} ms${cause}`, { cause: this.#lastError });
-      }
+      // Only a closed pool answers null to an unlimited get.
+      if (container === null) throw this.#timedOut(timeoutMs, deadline.pausedMs);
       return container;
     } finally {
-      this.#waiting.delete(giveUp);
+      deadline.cancel();
+      this.#waiting.delete(waiting);
     }
+  }
+
+  /** Names of the pool's own containers its cleanup could not remove (set once `close()` has resolved). */
+  get notRemoved(): readonly string[] {
+    return this.#notRemoved;
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#unsubscribe();
-      await this.#pool.cleanup({ timeoutMs: closeTimeoutMs });
+      for (const unsubscribe of this.#unsubscribe) unsubscribe();
+      this.#notRemoved = (await this.#pool.cleanup({ timeoutMs: closeTimeoutMs })).notRemoved;
     })();
     return this.#closing;
+  }
+
+  #timedOut(timeoutMs: number, pausedMs: number): CheckoutTimeoutError {
+    const outage = pausedMs > 0 ? ` (not counting ${Math.round(pausedMs)} ms the engine could not be reached)` : '';
+    const cause = this.#lastError === undefined ? '' : `; the pool's last creation error: ${errorMessage(this.#lastError)}`;
+    return new CheckoutTimeoutError(`No container was ready within ${timeoutMs} ms${outage}${cause}`, { cause: this.#lastError });
   }
 }

@@ -4,7 +4,7 @@
  * - `failed`: the command exited with another code.
  * - `timeout`: the job's `timeoutMs` passed; the command was killed and its container destroyed.
  * - `error`: no container could be had within the checkout timeout, or the infrastructure failed (a file could
- *   not be copied in, the engine broke off the command).
+ *   not be copied in, the engine broke off the command, the engine killed the container under the command).
  * - `cancelled`: the run was interrupted (Ctrl-C, SIGTERM, an aborted signal) before the job could end: it was
  *   running and was stopped, or it never started.
  */
@@ -24,6 +24,23 @@ export interface ArtifactResult {
   /** Where it was saved, relative to the output directory. */
   readonly file?: string;
   readonly error?: string;
+}
+
+/**
+ * A container that was already dead when the job first used it (killed while it sat in the pool): it was removed
+ * and another one taken at once, without counting an attempt.
+ */
+export interface ReplacedContainer {
+  readonly name: string;
+  /** What the engine said: the failed operation and the container's state. */
+  readonly reason: string;
+}
+
+/** A container the run could not remove before it ended; `warmpool reap` removes it once the run has exited. */
+export interface LeftBehindContainer {
+  readonly name: string;
+  /** The last removal error. */
+  readonly reason: string;
 }
 
 /** One run of a job in one container. */
@@ -48,8 +65,10 @@ export interface AttemptResult {
   readonly stdout: string | null;
   readonly stderr: string | null;
   readonly artifacts: readonly ArtifactResult[];
-  /** Things that went wrong without changing the status, e.g. the container could not be destroyed. */
+  /** Things that went wrong without changing the status, e.g. an artifact could not be collected in time. */
   readonly warnings: readonly string[];
+  /** Containers found dead at first use and replaced before this attempt could run (absent when none). */
+  readonly replacedContainers?: readonly ReplacedContainer[];
 }
 
 /** A job's outcome: its last attempt's, with every attempt kept. */
@@ -69,6 +88,8 @@ export interface JobResult {
   readonly artifacts: readonly ArtifactResult[];
   /** Every attempt, first to last. */
   readonly history: readonly AttemptResult[];
+  /** Every attempt's replaced containers, in order (absent when none). */
+  readonly replacedContainers?: readonly ReplacedContainer[];
   /** Output kept in memory for the junit report: the last attempt's, possibly cut short. */
   readonly output?: { readonly stdout: string; readonly stderr: string };
 }

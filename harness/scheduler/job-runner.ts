@@ -1,12 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Clock } from '../../lib/clock.js';
 import type { RunnableContainer } from '../../lib/container.js';
 import { errorMessage } from '../../lib/errors.js';
 import { collectArtifacts } from './artifacts.js';
+import { askLiveness, deathOf, describeLiveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
 import { execWithDeadline } from './exec-deadline.js';
-import { isRetriable, type AttemptResult, type JobResult, type JobStatus } from './job-result.js';
+import { isRetriable, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
+import type { RemovalQueue } from './removal-queue.js';
 import { jobDirectoryName, type JobSpec } from './suite.js';
 
 export interface JobRunOptions {
@@ -28,6 +31,17 @@ export interface JobRunOptions {
   /** Most characters of stdout/stderr kept in memory for the report (the log files get everything). @default 65_536 */
   readonly keptOutputChars?: number;
   readonly onPhase?: (event: JobPhaseEvent) => void;
+  /** Where a container goes once its job is done with it: removed off the job's path, retried until gone. */
+  readonly removals: RemovalQueue;
+  /**
+   * Containers found dead at first use that one attempt replaces before it gives up and ends `error` (a pool
+   * handing out nothing but dead containers is broken, not unlucky). @default 3
+   */
+  readonly maxReplacements?: number;
+  /** Time for the liveness re-asks after a failure. @default the system clock */
+  readonly clock?: Clock;
+  /** How long a container reported running after a failure is asked again. @default 1_000 */
+  readonly livenessSettleMs?: number;
 }
 
 /** What a job is doing, for the progress display. */
@@ -40,7 +54,9 @@ export type JobPhaseEvent =
       readonly result: AttemptResult;
       /** Another attempt follows in a new container. */
       readonly willRetry: boolean;
-    };
+    }
+  /** The container the attempt was given was dead at first use; another one is being taken. */
+  | { readonly phase: 'replaced'; readonly job: string; readonly attempt: number; readonly replaced: ReplacedContainer };
 
 /** The reason an abort carries when nobody gave one (`controller.abort()` with no argument). */
 export function describeAbort(signal: AbortSignal | undefined): string {
@@ -72,6 +88,7 @@ function summarize(
   signal: AbortSignal | undefined,
 ): JobResult {
   const last = attempts.at(-1);
+  const replaced = attempts.flatMap((attempt) => attempt.replacedContainers ?? []);
   const sum = (key: 'waitMs' | 'runMs'): number => attempts.reduce((total, attempt) => total + attempt[key], 0);
   if (last === undefined) {
     return {
@@ -100,6 +117,7 @@ function summarize(
     stderr: last.stderr,
     artifacts: last.artifacts,
     history: attempts,
+    ...(replaced.length === 0 ? {} : { replacedContainers: replaced }),
     ...(output === undefined ? {} : { output }),
   };
 }
@@ -112,12 +130,22 @@ interface AttemptOutcome {
   readonly kept?: { stdout: string; stderr: string };
 }
 
+/** How one container served an attempt: it was dead before the job could use it, or the attempt ended in it. */
+type Use =
+  | { readonly kind: 'dead-at-first-use'; readonly reason: string }
+  | { readonly kind: 'ended'; readonly fields: Omit<AttemptFields, 'waitMs'>; readonly kept?: { stdout: string; stderr: string } };
+
+/**
+ * One attempt: check a container out and run the job in it. A container that turns out dead at first use (the
+ * engine killed it while it sat in the pool) is replaced at once by another, without counting an attempt; the
+ * attempt records it. Every container goes to the removal queue as soon as the attempt is done with it.
+ */
 async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions): Promise<AttemptOutcome> {
   const { source, signal } = options;
-  const relativeDir = posix.join('jobs', jobDirectoryName(job.name), `attempt-${attempt}`);
   const startedAt = new Date().toISOString();
   const waitStart = performance.now();
   const warnings: string[] = [];
+  const replaced: ReplacedContainer[] = [];
   // Fields in reading order; times rounded to whole milliseconds.
   const finish = (fields: AttemptFields): AttemptResult => ({
     attempt,
@@ -133,42 +161,90 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
     stderr: fields.stderr ?? null,
     artifacts: fields.artifacts ?? [],
     warnings,
+    ...(replaced.length === 0 ? {} : { replacedContainers: [...replaced] }),
   });
+  const maxReplacements = options.maxReplacements ?? 3;
 
-  options.onPhase?.({ phase: 'waiting', job: job.name, attempt });
-  let container: RunnableContainer;
-  try {
-    container = await source.checkout({ timeoutMs: options.checkoutTimeoutMs, ...(signal ? { signal } : {}) });
-  } catch (error) {
-    const waitMs = performance.now() - waitStart;
-    if (signal?.aborted) {
-      return { result: finish({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while waiting for a container`, waitMs, runMs: 0 }) };
+  for (;;) {
+    options.onPhase?.({ phase: 'waiting', job: job.name, attempt });
+    let container: RunnableContainer;
+    try {
+      container = await source.checkout({ timeoutMs: options.checkoutTimeoutMs, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      const waitMs = performance.now() - waitStart;
+      if (signal?.aborted) {
+        return { result: finish({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while waiting for a container`, waitMs, runMs: 0 }) };
+      }
+      return { result: finish({ status: 'error', exitCode: null, reason: `no container: ${errorMessage(error)}`, waitMs, runMs: 0 }) };
     }
-    return { result: finish({ status: 'error', exitCode: null, reason: `no container: ${errorMessage(error)}`, waitMs, runMs: 0 }) };
-  }
-  const waitMs = performance.now() - waitStart;
-  options.onPhase?.({ phase: 'running', job: job.name, attempt });
+    const waitMs = performance.now() - waitStart;
+    options.onPhase?.({ phase: 'running', job: job.name, attempt });
 
+    let use: Use;
+    try {
+      use = await useContainer(job, attempt, container, options);
+    } finally {
+      // One fresh container per attempt: whatever happened, this one is done. Removing it also kills a command
+      // that outlived its timeout or an interrupt. Off the job's path: the slot does not wait for the engine.
+      options.removals.remove(container);
+    }
+    if (use.kind === 'ended') return { result: finish({ ...use.fields, waitMs }), ...(use.kept ? { kept: use.kept } : {}) };
+
+    const replacement = { name: container.name, reason: use.reason };
+    replaced.push(replacement);
+    if (replaced.length > maxReplacements) {
+      const reason = `${replaced.length} containers in a row were dead at first use; the last: ${use.reason}`;
+      return { result: finish({ status: 'error', exitCode: null, reason, container: container.name, waitMs, runMs: 0 }) };
+    }
+    options.onPhase?.({ phase: 'replaced', job: job.name, attempt, replaced: replacement });
+  }
+}
+
+/**
+ * Copies the job's files in, runs its command, saves its output and artifacts. Engine calls are made only on a
+ * failure path: a container is asked whether it still runs when a copy or the exec failed without an exit code
+ * (then it was dead before the command started: `dead-at-first-use`), or when the command ended with 126 or more
+ * (137 is SIGKILL: if the container no longer runs, the engine killed it under the job, an infrastructure failure).
+ */
+async function useContainer(job: JobSpec, attempt: number, container: RunnableContainer, options: JobRunOptions): Promise<Use> {
+  const { signal } = options;
+  const relativeDir = posix.join('jobs', jobDirectoryName(job.name), `attempt-${attempt}`);
+  const liveness = () =>
+    askLiveness(container, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.livenessSettleMs === undefined ? {} : { settleMs: options.livenessSettleMs }),
+      ...(signal ? { signal } : {}),
+    });
+  const ended = (fields: Omit<AttemptFields, 'waitMs'>): Use => ({ kind: 'ended', fields: { ...fields, container: container.name } });
+  const cancelled = (): Use => ended({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while running`, runMs });
   let runMs = 0;
   try {
-    try {
-      for (const [path, content] of Object.entries(job.files)) {
-        signal?.throwIfAborted();
+    for (const [path, content] of Object.entries(job.files)) {
+      signal?.throwIfAborted();
+      try {
         await container.writeFile(path, content);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const alive = await liveness();
+        if (alive.state !== 'running') {
+          return { kind: 'dead-at-first-use', reason: `${deathOf(container, alive).message}: copying ${path} in failed (${errorMessage(error)}); ${describeLiveness(alive)}` };
+        }
+        return ended({ status: 'error', exitCode: null, reason: `copying files in failed: ${errorMessage(error)}`, runMs });
       }
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      return { result: finish({ status: 'error', exitCode: null, reason: `copying files in failed: ${errorMessage(error)}`, container: container.name, waitMs, runMs }) };
     }
 
     const execStart = performance.now();
     const ran = await execWithDeadline(container, job, options);
     runMs = performance.now() - execStart;
-    if (ran.kind === 'cancelled') {
-      return { result: finish({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while running`, container: container.name, waitMs, runMs }) };
-    }
+    if (ran.kind === 'cancelled') return cancelled();
     if (ran.kind === 'error') {
-      return { result: finish({ status: 'error', exitCode: null, reason: `the command could not be run: ${errorMessage(ran.error)}`, container: container.name, waitMs, runMs }) };
+      // No exit code: the engine did not run the command to an end. A container that does not run refused it.
+      const alive = await liveness();
+      if (signal?.aborted) return cancelled();
+      if (alive.state !== 'running') {
+        return { kind: 'dead-at-first-use', reason: `${deathOf(container, alive).message}: the command could not be started (${errorMessage(ran.error)}); ${describeLiveness(alive)}` };
+      }
+      return ended({ status: 'error', exitCode: null, reason: `the command could not be run: ${errorMessage(ran.error)}`, runMs });
     }
 
     const { exec } = ran;
@@ -176,8 +252,21 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'stdout.log'), exec.stdout);
     await writeFile(join(dir, 'stderr.log'), exec.stderr);
-    const artifacts = ran.kind === 'hung' ? [] : await collectArtifacts(container, job.artifacts, options, relativeDir);
+    const logs = { stdout: posix.join(relativeDir, 'stdout.log'), stderr: posix.join(relativeDir, 'stderr.log') };
+    const keep = options.keptOutputChars ?? 65_536;
+    const kept = { stdout: exec.stdout.slice(-keep), stderr: exec.stderr.slice(-keep) };
     const timedOut = ran.kind === 'hung' || exec.timedOut;
+
+    if (!timedOut && exec.exitCode >= 126) {
+      const alive = await liveness();
+      if (signal?.aborted) return cancelled();
+      if (alive.state !== 'running') {
+        const died = deathOf(container, alive, exec.exitCode);
+        return { kind: 'ended', fields: { status: 'error', exitCode: null, reason: `the container died under the command: ${died.message}; ${describeLiveness(alive)}`, container: container.name, runMs, ...logs }, kept };
+      }
+    }
+
+    const artifacts = ran.kind === 'hung' ? [] : await collectArtifacts(container, job.artifacts, options, relativeDir);
     const status: JobStatus = timedOut ? 'timeout' : exec.exitCode === 0 ? 'passed' : 'failed';
     const reason =
       status === 'timeout'
@@ -185,33 +274,13 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
         : status === 'failed'
           ? `exit code ${exec.exitCode}`
           : undefined;
-    const keep = options.keptOutputChars ?? 65_536;
     return {
-      result: finish({
-        status,
-        exitCode: timedOut ? null : exec.exitCode,
-        ...(reason === undefined ? {} : { reason }),
-        container: container.name,
-        waitMs,
-        runMs,
-        stdout: posix.join(relativeDir, 'stdout.log'),
-        stderr: posix.join(relativeDir, 'stderr.log'),
-        artifacts,
-      }),
-      kept: { stdout: exec.stdout.slice(-keep), stderr: exec.stderr.slice(-keep) },
+      kind: 'ended',
+      fields: { status, exitCode: timedOut ? null : exec.exitCode, ...(reason === undefined ? {} : { reason }), container: container.name, runMs, ...logs, artifacts },
+      kept,
     };
   } catch (error) {
-    if (signal?.aborted) {
-      return { result: finish({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while running`, container: container.name, waitMs, runMs }) };
-    }
-    return { result: finish({ status: 'error', exitCode: null, reason: errorMessage(error), container: container.name, waitMs, runMs }) };
-  } finally {
-    // One fresh container per attempt: whatever happened, this one is done. Destroying also kills a command that
-    // outlived its timeout or an interrupt.
-    try {
-      await container.destroy();
-    } catch (error) {
-      warnings.push(`destroying container ${container.name} failed: ${errorMessage(error)}`);
-    }
+    if (signal?.aborted) return cancelled();
+    return ended({ status: 'error', exitCode: null, reason: errorMessage(error), runMs });
   }
 }

@@ -88,10 +88,16 @@ export class ProgressReporter {
         }
         break;
       }
+      case 'replaced':
+        this.#print(`      ${this.#paint('error', 'DEAD')} ${event.job}: container ${event.replaced.name} was dead at first use (${event.replaced.reason}); taking another (not an attempt)`);
+        break;
       case 'job-ended':
         this.#done = event.done;
         this.#counts[event.result.status]++;
         this.#print(this.#jobLine(event.result, event.done, event.total));
+        break;
+      case 'notice':
+        this.#print(`      ${event.message}`);
         break;
     }
     this.#drawBar();
@@ -133,6 +139,10 @@ export class ProgressReporter {
       '',
       `${result.suite}: ${totals.jobs} jobs — ${totals.passed} passed, ${totals.failed} failed, ${totals.timeout} timed out, ${totals.error} errors, ${totals.cancelled} cancelled — ${formatSeconds(result.durationMs)}`,
       ...(result.interrupted === undefined ? [] : [`interrupted: ${result.interrupted}`]),
+      ...(totals.replacedContainers === 0 ? [] : [`replaced: ${totals.replacedContainers} container(s) dead at first use, each replaced at once (not counted as attempts)`]),
+      ...(result.leftBehind.length === 0
+        ? []
+        : [`LEFT BEHIND: ${result.leftBehind.length} container(s) could not be removed: ${result.leftBehind.map((left) => `${left.name} (${left.reason})`).join(', ')}`]),
       `results: ${files.results}`,
       `junit:   ${files.junit}`,
       `logs:    ${join(dirname(files.results), 'jobs')}/<job>/attempt-<n>/ (stdout.log, stderr.log, artifacts/)`,

@@ -1,12 +1,19 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobResult } from './job-result.js';
+import { journalFileName } from './journal.js';
 import { renderJunitXml } from './junit-xml.js';
 import type { SuiteResult } from './scheduler.js';
 
 export const resultsFileName = 'results.json';
 export const junitFileName = 'junit.xml';
+export const previousDirName = 'previous';
 export const resultsSchemaVersion = 1;
+/** Most characters of a job's stdout and stderr that go into junit.xml (the log files hold everything). */
+export const junitOutputChars = 65_536;
+
+/** What a run writes into OUT, and what the next run moves aside into OUT/previous/. */
+const runOutputs = [resultsFileName, junitFileName, journalFileName, 'jobs'];
 
 /** Facts about the run the scheduler does not know; they go into results.json as given. */
 export interface RunDescription {
@@ -19,6 +26,8 @@ export interface RunDescription {
   readonly poolId?: string;
   readonly poolSize?: number;
   readonly checkoutTimeoutMs?: number;
+  /** Set when the results were completed by `--resume`: how many runs the journal holds, this one included. */
+  readonly runs?: number;
 }
 
 /** What results.json holds. Paths are relative to the directory results.json is in. */
@@ -29,12 +38,64 @@ export interface ResultsDocument extends RunDescription, Omit<SuiteResult, 'jobs
 }
 
 /**
- * Empties what a previous run left in `outDir` (its results, reports and job logs, nothing else), so that no
- * stale log can be mistaken for this run's.
+ * Moves what a previous run left in `outDir` (its results, reports, journal and job logs, nothing else) into
+ * `outDir/previous/`, replacing the set that was there: no stale log can be mistaken for this run's, and the
+ * last run's results survive one more run (a run killed before it wrote results.json keeps its journal).
+ * Resolves with the names moved.
  */
-export async function prepareOutDir(outDir: string): Promise<void> {
+export async function prepareOutDir(outDir: string): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
-  await Promise.all([resultsFileName, junitFileName, 'jobs'].map((name) => rm(join(outDir, name), { recursive: true, force: true })));
+  const present = (await Promise.all(runOutputs.map(async (name) => ((await exists(join(outDir, name))) ? name : undefined)))).filter(
+    (name): name is string => name !== undefined,
+  );
+  if (present.length === 0) return [];
+  const previous = join(outDir, previousDirName);
+  await rm(previous, { recursive: true, force: true });
+  await mkdir(previous);
+  for (const name of present) await rename(join(outDir, name), join(previous, name));
+  return present;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The job's last attempt's output for junit.xml, read back from its log files (the journal does not hold
+ * output): at most `junitOutputChars` of each, the end. Missing logs give nothing.
+ */
+export async function outputFromLogs(outDir: string, job: Pick<JobResult, 'stdout' | 'stderr'>): Promise<{ stdout: string; stderr: string } | undefined> {
+  if (job.stdout === null && job.stderr === null) return undefined;
+  const [stdout, stderr] = await Promise.all([job.stdout, job.stderr].map(async (file) => (file === null ? '' : readTail(join(outDir, file), junitOutputChars))));
+  return { stdout: stdout ?? '', stderr: stderr ?? '' };
+}
+
+/** The last `chars` characters (UTF-16 units) of a UTF-8 file, read from its end. */
+async function readTail(path: string, chars: number): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const { size } = await handle.stat();
+    // Enough bytes for `chars` characters of up to 4 bytes, plus a character cut in two at the front.
+    const length = Math.min(size, chars * 4 + 3);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    let text = buffer.toString('utf8');
+    // A character cut in two at the front decodes as up to three U+FFFD.
+    if (length < size) text = text.replace(/^\ufffd{1,3}/, '');
+    return text.slice(-chars);
+  } finally {
+    await handle.close();
+  }
 }
 
 export function resultsDocument(result: SuiteResult, description: RunDescription = {}): ResultsDocument {

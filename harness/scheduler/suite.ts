@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
@@ -145,19 +146,37 @@ function validateJob(job: unknown, index: number): JobSpec {
 
 /** Reads and validates a suite file. A file that cannot be read or parsed throws InvalidOptionError naming it. */
 export async function loadSuite(path: string): Promise<Suite> {
-  let text: string;
+  return (await loadSuiteFile(path)).suite;
+}
+
+/** A suite and the sha256 of its file's bytes, which a journal keeps so `--resume` can refuse another suite. */
+export async function loadSuiteFile(path: string): Promise<{ suite: Suite; sha256: string }> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new InvalidOptionError('SUITE', path, `a readable suite file (${errorMessage(error)})`);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new InvalidOptionError('SUITE', path, `a file of valid JSON (${errorMessage(error)})`);
   }
-  return validateSuite(parsed);
+  return { suite: validateSuite(parsed), sha256: sha256Of(bytes) };
+}
+
+/** The sha256 of a suite file's bytes, valid or not. Throws InvalidOptionError when it cannot be read. */
+export async function suiteFileSha256(path: string): Promise<string> {
+  try {
+    return sha256Of(await readFile(path));
+  } catch (error) {
+    throw new InvalidOptionError('SUITE', path, `a readable suite file (${errorMessage(error)})`);
+  }
+}
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function jobLabel(index: number, name: string): string {

@@ -90,11 +90,12 @@ export class CountingSource implements ContainerSource {
     this.out++;
     this.maxOut = Math.max(this.maxOut, this.out);
     this.names.push(container.name);
-    let destroyed = false;
-    const destroy = async (): Promise<void> => {
-      await container.destroy();
-      if (!destroyed) this.out--;
-      destroyed = true;
+    let released = false;
+    // Counted back when the job gives it up, not when the engine has removed it: removals run off the jobs' path.
+    const destroy = (): Promise<void> => {
+      if (!released) this.out--;
+      released = true;
+      return container.destroy();
     };
     return {
       backend: container.backend,

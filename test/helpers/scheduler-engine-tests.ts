@@ -110,7 +110,7 @@ export function registerSchedulerEngineTests(backend: BackendName): void {
     t.is(await readFile(join(run.outDir, timesOut?.stdout ?? ''), 'utf8'), 'started\n', 'a timed-out job keeps what it printed');
     t.true((timesOut?.runMs ?? 0) >= 1_400 && (timesOut?.runMs ?? 0) < 20_000, `killed near its 1500 ms timeout (${timesOut?.runMs ?? 0} ms)`);
     for (const job of run.document.jobs) t.true(job.waitMs >= 0 && typeof job.runMs === 'number');
-    t.deepEqual(run.document.totals, { jobs: 3, attempts: 3, passed: 1, failed: 1, timeout: 1, error: 0, cancelled: 0 });
+    t.deepEqual(run.document.totals, { jobs: 3, attempts: 3, passed: 1, failed: 1, timeout: 1, error: 0, cancelled: 0, replacedContainers: 0, leftBehind: 0 });
     const junit = checkJunit(t, run.junit, run.result);
     t.is(findAll(junit, 'testsuite')[0]?.attributes['failures'], '2', 'a timeout counts as a failure');
     t.regex(findAll(junit, 'system-err')[0]?.text ?? '', /<1> & <2>/);

@@ -1,11 +1,12 @@
 import test from 'ava';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UsageError } from '../../harness/cli/command.js';
-import { parseRunArguments } from '../../harness/cli/commands/run.js';
+import { parseRunArguments, resolveRunSettings } from '../../harness/cli/commands/run.js';
 import { main } from '../../harness/cli/main.js';
+import { journalFileName, journalVersion, type JournalRunEntry } from '../../harness/scheduler/journal.js';
 import { defaultCheckoutTimeoutMs } from '../../harness/scheduler/scheduler.js';
 
 const invalidSuite = new URL('../../fixtures/suites/invalid-timeout.json', import.meta.url).pathname;
@@ -20,8 +21,9 @@ function io(): { stdout: PassThrough; stderr: PassThrough; err: () => string } {
 }
 
 test('defaults: docker, concurrency 4, results/, the in-process pool', (t) => {
-  t.deepEqual(parseRunArguments(['suite.json']), {
+  t.deepEqual(resolveRunSettings(parseRunArguments(['suite.json'])), {
     suiteFile: 'suite.json',
+    resume: false,
     backend: 'docker',
     size: undefined,
     concurrency: 4,
@@ -34,13 +36,48 @@ test('defaults: docker, concurrency 4, results/, the in-process pool', (t) => {
 });
 
 test('every flag is read', (t) => {
-  const args = parseRunArguments(['s.json', '--backend', 'lxc', '--size', '3', '--concurrency', '2', '--out', 'o', '--pool-id', 'p1', '--checkout-timeout-ms', '500']);
+  const args = resolveRunSettings(parseRunArguments(['s.json', '--backend', 'lxc', '--size', '3', '--concurrency', '2', '--out', 'o', '--pool-id', 'p1', '--checkout-timeout-ms', '500']));
   t.like(args, { backend: 'lxc', size: 3, concurrency: 2, outDir: 'o', poolId: 'p1', checkoutTimeoutMs: 500 });
   t.like(parseRunArguments(['s.json', '--socket', '/run/w.sock', '--docker-socket', '/d.sock']), { socket: '/run/w.sock', dockerSocket: '/d.sock' });
 });
 
+const journaled = {
+  suiteFile: '/abs/suite.json',
+  settings: { backend: 'lxc', poolId: 'killed-run', size: 3, concurrency: 2, checkoutTimeoutMs: 9_000 },
+};
+
+test('--resume OUT writes to OUT and takes the suite file and settings of the journaled run', (t) => {
+  const settings = resolveRunSettings(parseRunArguments(['--resume', 'o']), journaled);
+  t.deepEqual(settings, {
+    suiteFile: '/abs/suite.json',
+    resume: true,
+    backend: 'lxc',
+    size: 3,
+    concurrency: 2,
+    outDir: 'o',
+    socket: undefined,
+    dockerSocket: undefined,
+    poolId: 'killed-run',
+    checkoutTimeoutMs: 9_000,
+  });
+});
+
+test('--resume: flags given win over the journaled settings', (t) => {
+  t.like(resolveRunSettings(parseRunArguments(['other.json', '--resume', 'o', '--concurrency', '5', '--out', 'o']), journaled), {
+    suiteFile: 'other.json',
+    concurrency: 5,
+    poolId: 'killed-run',
+  });
+  const toService = resolveRunSettings(parseRunArguments(['--resume', 'o', '--socket', '/s.sock']), journaled);
+  t.like(toService, { socket: '/s.sock', size: undefined });
+  const fromService = { suiteFile: '/abs/suite.json', settings: { socket: '/s.sock', concurrency: 2, checkoutTimeoutMs: 1 } };
+  t.like(resolveRunSettings(parseRunArguments(['--resume', 'o']), fromService), { socket: '/s.sock' });
+  t.like(resolveRunSettings(parseRunArguments(['--resume', 'o', '--pool-id', 'mine']), fromService), { socket: undefined, poolId: 'mine' });
+});
+
 const usageErrors: [string, string[], RegExp][] = [
   ['no suite', [], /give the suite file/],
+  ['--resume and --out naming two directories', ['--resume', 'a', '--out', 'b'], /--resume OUT writes to OUT/],
   ['two suites', ['a.json', 'b.json'], /one suite file, got 2/],
   ['an unknown flag', ['a.json', '--sise', '3'], /sise/],
   ['a zero size', ['a.json', '--size', '0'], /--size must be an integer from 1 up/],
@@ -74,4 +111,41 @@ test('a bad flag exits 2 with the usage', async (t) => {
   const streams = io();
   t.is(await main(['run', invalidSuite, '--concurrency', '0'], streams), 2);
   t.regex(streams.err(), /--concurrency must be an integer from 1 up[\s\S]*Usage: warmpool run SUITE\.json/);
+});
+
+async function journalIn(dir: string, header: Partial<JournalRunEntry>): Promise<void> {
+  const entry: JournalRunEntry = {
+    type: 'run',
+    journalVersion,
+    suite: 'invalid',
+    suiteFile: invalidSuite,
+    suiteSha256: '0'.repeat(64),
+    jobs: ['fine'],
+    startedAt: new Date().toISOString(),
+    resume: false,
+    settings: { backend: 'docker', poolId: 'never-used', concurrency: 1, checkoutTimeoutMs: 1_000 },
+    ...header,
+  };
+  await writeFile(join(dir, journalFileName), `${JSON.stringify(entry)}\n`);
+}
+
+test('--resume without a journal in OUT exits 2 and runs nothing', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'warmpool-cli-'));
+  const streams = io();
+  t.is(await main(['run', '--resume', out], streams), 2);
+  t.regex(streams.err(), /Cannot resume from .*journal\.jsonl: no journal could be read \(ENOENT/);
+  t.regex(streams.err(), /Nothing was run/);
+  await writeFile(join(out, journalFileName), '{"type":"job","result":{"name":"x"}}\n');
+  const again = io();
+  t.is(await main(['run', '--resume', out], again), 2);
+  t.regex(again.err(), /does not start with a run header of journal version 1/);
+});
+
+test('--resume refuses a suite file that is not the one the journaled run started with', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'warmpool-cli-'));
+  await journalIn(out, { suiteSha256: 'f'.repeat(64) });
+  const streams = io();
+  t.is(await main(['run', '--resume', out], streams), 2);
+  t.regex(streams.err(), /The suite file .*invalid-timeout\.json is not the one the journaled run started with \(sha256 [0-9a-f]{12}… now, ffffffffffff… in the journal\)/);
+  t.regex(streams.err(), /Nothing was run/);
 });

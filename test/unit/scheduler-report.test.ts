@@ -7,7 +7,7 @@ import type { AttemptResult, JobResult, JobStatus } from '../../harness/schedule
 import { escapeXml, junitCounts, renderJunitXml } from '../../harness/scheduler/junit-xml.js';
 import { ProgressReporter } from '../../harness/scheduler/progress.js';
 import { prepareOutDir, writeResults, type ResultsDocument } from '../../harness/scheduler/results-writer.js';
-import type { SuiteResult } from '../../harness/scheduler/scheduler.js';
+import { suiteTotals, type SuiteResult } from '../../harness/scheduler/scheduler.js';
 import { findAll, parseXml } from '../helpers/xml-parse.js';
 
 function attempt(status: JobStatus, n = 1): AttemptResult {
@@ -45,9 +45,7 @@ function job(name: string, status: JobStatus, output?: { stdout: string; stderr:
   };
 }
 
-function suiteResult(jobs: JobResult[], name = 'report'): SuiteResult {
-  const totals = { passed: 0, failed: 0, timeout: 0, error: 0, cancelled: 0 };
-  for (const j of jobs) totals[j.status]++;
+function suiteResult(jobs: JobResult[], name = 'report', leftBehind: SuiteResult['leftBehind'] = []): SuiteResult {
   return {
     suite: name,
     startedAt: '2024-01-01T00:00:00.000Z',
@@ -55,8 +53,9 @@ function suiteResult(jobs: JobResult[], name = 'report'): SuiteResult {
     durationMs: 5000,
     concurrency: 2,
     jobs,
-    totals: { jobs: jobs.length, attempts: jobs.reduce((sum, j) => sum + j.attempts, 0), ...totals },
+    totals: suiteTotals(jobs, leftBehind),
     maxActiveJobs: 2,
+    leftBehind,
   };
 }
 
@@ -122,15 +121,27 @@ test('the xml check refuses what is not well-formed', (t) => {
   t.notThrows(() => parseXml('<?xml version="1.0"?>\n<a x="&lt;&#10;"><b/>t&amp;</a>\n'));
 });
 
-test('writeResults writes results.json and junit.xml; prepareOutDir clears only the last run', async (t) => {
+test('prepareOutDir moves the last run\'s results into previous/, replacing the set before, and leaves the rest alone', async (t) => {
   const outDir = await mkdtemp(join(tmpdir(), 'warmpool-results-'));
-  await mkdir(join(outDir, 'jobs', 'stale'), { recursive: true });
-  await writeFile(join(outDir, 'results.json'), 'old');
+  t.deepEqual(await prepareOutDir(outDir), [], 'nothing to move in a new directory');
+  await mkdir(join(outDir, 'jobs', 'last'), { recursive: true });
+  await writeFile(join(outDir, 'results.json'), 'last results');
+  await writeFile(join(outDir, 'journal.jsonl'), 'last journal');
   await writeFile(join(outDir, 'keep.txt'), 'mine');
-  await prepareOutDir(outDir);
-  await t.throwsAsync(stat(join(outDir, 'jobs')));
-  await t.throwsAsync(stat(join(outDir, 'results.json')));
+  await mkdir(join(outDir, 'previous', 'jobs', 'older'), { recursive: true });
+  await writeFile(join(outDir, 'previous', 'junit.xml'), 'older junit');
+  t.deepEqual(await prepareOutDir(outDir), ['results.json', 'journal.jsonl', 'jobs']);
+  for (const name of ['jobs', 'results.json', 'journal.jsonl']) await t.throwsAsync(stat(join(outDir, name)), undefined, `${name} moved away`);
+  t.is(await readFile(join(outDir, 'previous', 'results.json'), 'utf8'), 'last results');
+  t.is(await readFile(join(outDir, 'previous', 'journal.jsonl'), 'utf8'), 'last journal');
+  t.true((await stat(join(outDir, 'previous', 'jobs', 'last'))).isDirectory());
+  await t.throwsAsync(stat(join(outDir, 'previous', 'junit.xml')), undefined, 'one previous set is kept, not two');
+  await t.throwsAsync(stat(join(outDir, 'previous', 'jobs', 'older')));
   t.is(await readFile(join(outDir, 'keep.txt'), 'utf8'), 'mine');
+});
+
+test('writeResults writes results.json and junit.xml', async (t) => {
+  const outDir = await mkdtemp(join(tmpdir(), 'warmpool-results-'));
 
   const jobs = everyStatus();
   jobs[0] = job('p1', 'passed', { stdout: 'big output', stderr: '' });
@@ -141,7 +152,8 @@ test('writeResults writes results.json and junit.xml; prepareOutDir clears only 
   t.is(document.suite, 'report');
   t.is(document.suiteFile, 'x.json');
   t.is(document.junit, 'junit.xml');
-  t.deepEqual(document.totals, { jobs: 6, attempts: 5, passed: 2, failed: 1, timeout: 1, error: 1, cancelled: 1 });
+  t.deepEqual(document.totals, { jobs: 6, attempts: 5, passed: 2, failed: 1, timeout: 1, error: 1, cancelled: 1, replacedContainers: 0, leftBehind: 0 });
+  t.deepEqual(document.leftBehind, []);
   t.false('output' in (document.jobs[0] ?? {}), 'output stays in the log files');
   t.deepEqual(Object.keys(document.jobs[2] ?? {}), ['name', 'status', 'exitCode', 'reason', 'attempts', 'waitMs', 'runMs', 'stdout', 'stderr', 'artifacts', 'history']);
   const junit = parseXml(await readFile(files.junit, 'utf8'));
@@ -189,4 +201,18 @@ test('on a terminal, progress redraws a bar with done, passed, failed, running a
   t.true(text.includes('1/4 done | 0 passed | 1 failed | 1 running | pool 3/4 ready'));
   t.true(text.includes('[1/4] TIME b (wait 0.01s, run 1.50s) — timeout reason\n'));
   t.true(text.endsWith('\r\x1b[2K'), 'stop() removes the bar');
+});
+
+test('progress says when a dead container was replaced, passes notices on, and names what was left behind', (t) => {
+  const out = captured();
+  const progress = new ProgressReporter({ stream: out.stream, total: 1, poolReady: () => 1, poolCapacity: 1 });
+  progress.handle({ phase: 'replaced', job: 'j', attempt: 1, replaced: { name: 'c-0', reason: 'Container c-0 is not running' } });
+  progress.handle({ phase: 'notice', message: 'removing container c-1 failed (busy); retrying in the background' });
+  const passed = { ...job('j', 'passed'), replacedContainers: [{ name: 'c-0', reason: 'Container c-0 is not running' }] };
+  progress.summary(suiteResult([passed], 'report', [{ name: 'c-1', reason: 'busy' }]), { results: 'out/results.json', junit: 'out/junit.xml' });
+  const lines = out.text().split('\n');
+  t.is(lines[0], '      DEAD j: container c-0 was dead at first use (Container c-0 is not running); taking another (not an attempt)');
+  t.is(lines[1], '      removing container c-1 failed (busy); retrying in the background');
+  t.true(lines.includes('replaced: 1 container(s) dead at first use, each replaced at once (not counted as attempts)'));
+  t.true(lines.includes('LEFT BEHIND: 1 container(s) could not be removed: c-1 (busy)'));
 });

@@ -67,7 +67,7 @@ test('each job ends passed, failed, timeout or error, and every container is des
   t.is(job('fail').reason, 'exit code 3');
   t.is(job('slow').reason, 'timed out after 50 ms');
   t.regex(job('broken').reason ?? '', /could not be run: the engine broke off/);
-  t.deepEqual(result.totals, { jobs: 4, attempts: 4, passed: 1, failed: 1, timeout: 1, error: 1, cancelled: 0 });
+  t.deepEqual(result.totals, { jobs: 4, attempts: 4, passed: 1, failed: 1, timeout: 1, error: 1, cancelled: 0, replacedContainers: 0, leftBehind: 0 });
   t.is(await readFile(join(outDir, job('pass').stdout ?? ''), 'utf8'), 'hello');
   t.is(await readFile(join(outDir, job('pass').stderr ?? ''), 'utf8'), 'warn');
   t.is(await readFile(join(outDir, job('slow').stdout ?? ''), 'utf8'), 'started', 'a timed-out job keeps its output');

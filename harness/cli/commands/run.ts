@@ -1,12 +1,17 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validatePoolId } from '../../../lib/backends/owner.js';
 import { InvalidOptionError, errorMessage } from '../../../lib/errors.js';
-import { createBackendFactory, isBackendName, resolveBackendSettings, type BackendName } from '../../backend.js';
+import { createBackendFactory, isBackendName, reapBackendOrphans, resolveBackendSettings, type BackendName } from '../../backend.js';
 import { PoolSource, type ContainerSource } from '../../scheduler/container-source.js';
+import { readJournal, type JournalContents, type JournaledSettings } from '../../scheduler/journal.js';
+import { OutDirUnusableError, runJournaled } from '../../scheduler/journaled-run.js';
 import { ProgressReporter } from '../../scheduler/progress.js';
-import { prepareOutDir, writeResults, type RunDescription } from '../../scheduler/results-writer.js';
-import { defaultCheckoutTimeoutMs, runSuite, type SuiteResult } from '../../scheduler/scheduler.js';
-import { loadSuite, type Suite } from '../../scheduler/suite.js';
+import { previousDirName, type RunDescription } from '../../scheduler/results-writer.js';
+import { assertSameSuite, jobsToRun } from '../../scheduler/resume.js';
+import { defaultCheckoutTimeoutMs } from '../../scheduler/scheduler.js';
+import { JournalUnusableError, SuiteChangedError } from '../../scheduler/scheduler-errors.js';
+import { loadSuiteFile, suiteFileSha256, type Suite } from '../../scheduler/suite.js';
 import { connectServiceSource } from '../../scheduler/service-source.js';
 import { ServiceUnavailableError } from '../../service/service-errors.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
@@ -17,35 +22,63 @@ const defaultOutDir = 'results';
 const defaultPoolId = 'run';
 
 const help = `Usage: warmpool run SUITE.json [options]
+       warmpool run [SUITE.json] --resume OUT [options]
 
 Runs a suite of test jobs, each in a fresh container: copies its files in, runs its command with its env and
-timeout, saves stdout, stderr and its artifacts, destroys the container. Writes OUT/results.json and
-OUT/junit.xml, prints a summary table.
+timeout, saves stdout, stderr and its artifacts, removes the container. Each job's result is written to
+OUT/journal.jsonl and flushed to the disk as it ends; at the end OUT/results.json and OUT/junit.xml are built
+from the journal and a summary table is printed.
 
 Options:
   --backend docker|lxc        Backend of the in-process pool (default: docker)
   --size N                    Containers the in-process pool keeps ready (default: the concurrency, at most
                               the number of jobs)
   --concurrency K             Jobs at once (default: ${defaultConcurrency})
-  --out DIR                   Where results go (default: ${defaultOutDir}/); its previous results.json, junit.xml
-                              and jobs/ are removed first
+  --out DIR                   Where results go (default: ${defaultOutDir}/); the previous run's results.json,
+                              junit.xml, journal.jsonl and jobs/ are moved to DIR/${previousDirName}/ first (the set
+                              that was there is replaced)
+  --resume OUT                Complete the run whose journal is in OUT (killed, interrupted, or cut short):
+                              runs only the jobs without a result (cancelled ones included), then writes
+                              results.json and junit.xml for the whole suite. The suite file defaults to the
+                              journaled one and must be byte for byte the same; the other options default to
+                              the journaled run's
   --socket PATH               Check containers out of a running \`warmpool serve\` instead of a pool of its own
   --docker-socket PATH        With --socket: the Docker engine the service's containers are on
                               (default: the fixture engine)
-  --pool-id ID                Pool id of the in-process pool's containers (default: ${defaultPoolId})
+  --pool-id ID                Pool id of the in-process pool's containers (default: ${defaultPoolId}). Containers
+                              of this pool id left by an earlier run that was killed are removed at start
   --checkout-timeout-ms MS    How long a job waits for a container before it ends \`error\`
                               (default: ${defaultCheckoutTimeoutMs})
 
-Statuses: passed (exit 0), failed (other exit code), timeout (killed with its container), error (no container
-or the infrastructure failed; failed and error jobs are retried per their \`retries\`), cancelled (interrupted).
-Ctrl-C or SIGTERM stops the run: running jobs are stopped and their containers destroyed, the pool is cleaned
-up and the results are written; a second Ctrl-C quits at once.
+Statuses: passed (exit 0), failed (other exit code), timeout (killed with its container), error (no container,
+or the infrastructure failed, e.g. the engine killed the container under the command; failed and error jobs are
+retried per their \`retries\`), cancelled (interrupted). A container found dead at first use is replaced at once
+and noted in the job's result; it does not count as an attempt.
+Ctrl-C or SIGTERM stops the run: running jobs are stopped and their containers removed, the pool is cleaned
+up and the results are written; a second Ctrl-C quits at once (\`--resume\` completes the run later).
 
-Exit codes: 0 every job passed; 1 some job did not; 2 bad arguments or an invalid suite (nothing was started);
+Exit codes: 0 every job passed and every container was removed; 1 some job did not pass, or containers could
+not be removed (they are listed); 2 bad arguments, an invalid suite, or nothing to resume (nothing was started);
 3 no service answers on --socket.`;
 
-interface RunArguments {
+/** The flags as given: undefined when absent, so `--resume` can fill them from the journaled run. */
+export interface RunArguments {
+  readonly suiteFile: string | undefined;
+  readonly resume: string | undefined;
+  readonly backend: BackendName | undefined;
+  readonly size: number | undefined;
+  readonly concurrency: number | undefined;
+  readonly outDir: string | undefined;
+  readonly socket: string | undefined;
+  readonly dockerSocket: string | undefined;
+  readonly poolId: string | undefined;
+  readonly checkoutTimeoutMs: number | undefined;
+}
+
+/** What the run uses: the flags, else the journaled run's settings (with `--resume`), else the defaults. */
+export interface RunSettings {
   readonly suiteFile: string;
+  readonly resume: boolean;
   readonly backend: BackendName;
   readonly size: number | undefined;
   readonly concurrency: number;
@@ -74,6 +107,7 @@ export function parseRunArguments(args: string[]): RunArguments {
         size: { type: 'string' },
         concurrency: { type: 'string' },
         out: { type: 'string' },
+        resume: { type: 'string' },
         socket: { type: 'string' },
         'docker-socket': { type: 'string' },
         'pool-id': { type: 'string' },
@@ -84,11 +118,13 @@ export function parseRunArguments(args: string[]): RunArguments {
     throw new UsageError(errorMessage(error));
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1 || positionals[0] === undefined) {
-    throw new UsageError(positionals.length === 0 ? 'give the suite file to run' : `give one suite file, got ${positionals.length}`);
+  if (positionals.length > 1) throw new UsageError(`give one suite file, got ${positionals.length}`);
+  if (positionals.length === 0 && values.resume === undefined) throw new UsageError('give the suite file to run');
+  if (values.resume !== undefined && values.out !== undefined && resolve(values.resume) !== resolve(values.out)) {
+    throw new UsageError('--resume OUT writes to OUT: give --out only if it is the same directory');
   }
-  const backend = values.backend ?? 'docker';
-  if (!isBackendName(backend)) throw new UsageError(`--backend must be docker or lxc, got ${JSON.stringify(backend)}`);
+  const backend = values.backend;
+  if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend must be docker or lxc, got ${JSON.stringify(backend)}`);
   if (values.socket !== undefined) {
     for (const flag of ['size', 'pool-id', 'backend'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} is for the in-process pool; with --socket the service decides it`);
@@ -102,30 +138,103 @@ export function parseRunArguments(args: string[]): RunArguments {
   }
   return {
     suiteFile: positionals[0],
+    resume: values.resume,
     backend,
     size: positiveInteger('size', values.size),
-    concurrency: positiveInteger('concurrency', values.concurrency) ?? defaultConcurrency,
-    outDir: values.out ?? defaultOutDir,
+    concurrency: positiveInteger('concurrency', values.concurrency),
+    outDir: values.out,
     socket: values.socket,
     dockerSocket: values['docker-socket'],
-    // Checked here, not when the pool starts: by then the output directory would already be cleared.
-    poolId: validatePoolId(values['pool-id'] ?? defaultPoolId),
-    checkoutTimeoutMs: checkoutText === undefined ? defaultCheckoutTimeoutMs : Number(checkoutText),
+    // Checked here, not when the pool starts: by then the output directory would already be in use.
+    poolId: values['pool-id'] === undefined ? undefined : validatePoolId(values['pool-id']),
+    checkoutTimeoutMs: checkoutText === undefined ? undefined : Number(checkoutText),
   };
 }
 
-async function openSource(args: RunArguments, suite: Suite, signal: AbortSignal): Promise<{ source: ContainerSource; description: RunDescription }> {
-  const base = { suiteFile: args.suiteFile, checkoutTimeoutMs: args.checkoutTimeoutMs };
-  if (args.socket !== undefined) {
-    const source = await connectServiceSource({ socketPath: args.socket, ...(args.dockerSocket === undefined ? {} : { dockerSocket: args.dockerSocket }), signal });
-    return { source, description: { ...base, source: 'service', socket: args.socket } };
+/**
+ * Fills what the flags left open. With `--resume`, from the journaled run: a resume with no flags continues on
+ * the same backend and pool id (so it reaps what the killed run left) or the same service.
+ */
+export function resolveRunSettings(args: RunArguments, journal?: { readonly suiteFile: string; readonly settings: JournaledSettings }): RunSettings {
+  const before = journal?.settings;
+  // A flag choosing the in-process pool overrides a journaled service, and the other way round.
+  const choseInProcess = args.backend !== undefined || args.size !== undefined || args.poolId !== undefined;
+  const socket = args.socket ?? (choseInProcess ? undefined : before?.socket);
+  const journaledBackend = before?.backend;
+  const journaledPoolId = before?.poolId;
+  const settings: RunSettings = {
+    suiteFile: args.suiteFile ?? journal?.suiteFile ?? '',
+    resume: args.resume !== undefined,
+    backend: args.backend ?? (isBackendName(journaledBackend) ? journaledBackend : 'docker'),
+    size: args.size ?? (socket === undefined ? before?.size : undefined),
+    concurrency: args.concurrency ?? before?.concurrency ?? defaultConcurrency,
+    outDir: args.resume ?? args.outDir ?? defaultOutDir,
+    socket,
+    dockerSocket: args.dockerSocket ?? (socket === undefined ? undefined : before?.dockerSocket),
+    poolId: args.poolId ?? (journaledPoolId === undefined ? defaultPoolId : validatePoolId(journaledPoolId)),
+    checkoutTimeoutMs: args.checkoutTimeoutMs ?? before?.checkoutTimeoutMs ?? defaultCheckoutTimeoutMs,
+  };
+  if (settings.suiteFile === '') throw new UsageError('give the suite file to run');
+  return settings;
+}
+
+function journaledSettings(settings: RunSettings, poolSize: number | undefined): JournaledSettings {
+  if (settings.socket !== undefined) {
+    return {
+      socket: resolve(settings.socket),
+      ...(settings.dockerSocket === undefined ? {} : { dockerSocket: settings.dockerSocket }),
+      concurrency: settings.concurrency,
+      checkoutTimeoutMs: settings.checkoutTimeoutMs,
+    };
   }
-  const settings = resolveBackendSettings({ backend: args.backend, poolId: args.poolId });
-  const size = args.size ?? Math.min(args.concurrency, suite.jobs.length);
+  return {
+    backend: settings.backend,
+    poolId: settings.poolId,
+    ...(poolSize === undefined ? {} : { size: poolSize }),
+    concurrency: settings.concurrency,
+    checkoutTimeoutMs: settings.checkoutTimeoutMs,
+  };
+}
+
+interface OpenedSource {
+  readonly source: ContainerSource;
+  readonly description: RunDescription;
+}
+
+async function openSource(settings: RunSettings, jobs: number, signal: AbortSignal): Promise<OpenedSource> {
+  const base = { suiteFile: settings.suiteFile, checkoutTimeoutMs: settings.checkoutTimeoutMs };
+  if (settings.socket !== undefined) {
+    const source = await connectServiceSource({
+      socketPath: settings.socket,
+      ...(settings.dockerSocket === undefined ? {} : { dockerSocket: settings.dockerSocket }),
+      signal,
+    });
+    return { source, description: { ...base, source: 'service', socket: settings.socket } };
+  }
+  const backendSettings = resolveBackendSettings({ backend: settings.backend, poolId: settings.poolId });
+  const size = settings.size ?? Math.max(1, Math.min(settings.concurrency, jobs));
   // Validated before anything is created: the pool's constructor starts creating at once.
-  const factory = createBackendFactory(settings);
+  const factory = createBackendFactory(backendSettings);
   const source = PoolSource.start(factory, { size });
-  return { source, description: { ...base, source: 'in-process', backend: settings.backend, poolId: settings.poolId, poolSize: size } };
+  return { source, description: { ...base, source: 'in-process', backend: backendSettings.backend, poolId: backendSettings.poolId, poolSize: size } };
+}
+
+/**
+ * Removes what an earlier run of this pool id left when it was killed (its process is gone), as `serve` does at
+ * start. Containers of a live process (a run going on in parallel) are left alone. Not being able to look is
+ * not fatal: the run says so and goes on (the pool waits for an engine that is down).
+ */
+async function reapEarlierRuns(runSettings: RunSettings, io: CliIo): Promise<void> {
+  if (runSettings.socket !== undefined) return;
+  const settings = resolveBackendSettings({ backend: runSettings.backend, poolId: runSettings.poolId });
+  try {
+    const { removed } = await reapBackendOrphans(settings);
+    if (removed.length > 0) {
+      io.stdout.write(`Removed ${removed.length} container(s) an earlier run of pool ${settings.poolId} left behind: ${removed.join(', ')}\n`);
+    }
+  } catch (error) {
+    io.stderr.write(`warmpool run: could not look for containers an earlier run of pool ${settings.poolId} left behind: ${errorMessage(error)}\n`);
+  }
 }
 
 /** How many distinct creation errors are shown: enough to say why jobs wait, not a flood. */
@@ -141,71 +250,139 @@ function showCreationErrors(source: PoolSource, progress: ProgressReporter): voi
   });
 }
 
-async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parseRunArguments(argv);
-  let suite: Suite;
+/** The journal of the run to resume, or the exit code after saying why there is none. */
+async function journalToResume(outDir: string, io: CliIo): Promise<JournalContents | number> {
   try {
-    suite = await loadSuite(args.suiteFile);
+    return await readJournal(outDir);
   } catch (error) {
-    if (!(error instanceof InvalidOptionError)) throw error;
-    // The suite's own message names the job and field; the command's help would only bury it.
-    io.stderr.write(`warmpool run: invalid suite ${args.suiteFile}: ${error.message}\nNothing was run.\n`);
+    if (!(error instanceof JournalUnusableError)) throw error;
+    io.stderr.write(`warmpool run: ${error.message}\nNothing was run.\n`);
     return exitCodes.usage;
   }
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parseRunArguments(argv);
+  let journal: JournalContents | undefined;
+  if (args.resume !== undefined) {
+    const found = await journalToResume(args.resume, io);
+    if (typeof found === 'number') return found;
+    journal = found;
+  }
+  const lastRun = journal?.runs.at(-1);
+  const settings = resolveRunSettings(args, lastRun === undefined ? undefined : { suiteFile: journal?.runs[0]?.suiteFile ?? lastRun.suiteFile, settings: lastRun.settings });
+
+  let suite: Suite;
+  let suiteSha256: string;
+  try {
+    // Compared first: a suite edited since, valid or not, is refused as another suite.
+    if (journal !== undefined) assertSameSuite(journal, settings.suiteFile, await suiteFileSha256(settings.suiteFile));
+    ({ suite, sha256: suiteSha256 } = await loadSuiteFile(settings.suiteFile));
+  } catch (error) {
+    if (error instanceof SuiteChangedError) {
+      io.stderr.write(`warmpool run: ${error.message}\nNothing was run.\n`);
+      return exitCodes.usage;
+    }
+    if (!(error instanceof InvalidOptionError)) throw error;
+    // The suite's own message names the job and field; the command's help would only bury it.
+    io.stderr.write(`warmpool run: invalid suite ${settings.suiteFile}: ${error.message}\nNothing was run.\n`);
+    return exitCodes.usage;
+  }
+  const toRun = journal === undefined ? suite : jobsToRun(suite, journal);
 
   const controller = new AbortController();
-  // The scheduler stops jobs and destroys their containers; we clean up and write results.
+  // The scheduler stops jobs and removes their containers; we clean up and write results.
   const stopListening = interruptOnSignals(controller, io, {
-    stopping: (signal) => `warmpool run: ${signal}: stopping jobs, destroying their containers (${signal} again to quit at once)`,
-    quitting: (signal) => `warmpool run: ${signal} again, quitting now; \`warmpool reap\` removes containers left behind`,
+    stopping: (signal) => `warmpool run: ${signal}: stopping jobs, removing their containers (${signal} again to quit at once)`,
+    quitting: (signal) =>
+      `warmpool run: ${signal} again, quitting now; \`warmpool run --resume ${settings.outDir}\` completes the run and removes what was left behind`,
     quitExitCode: 130,
   });
   try {
-    let opened;
-    try {
-      opened = await openSource(args, suite, controller.signal);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableError)) throw error;
-      io.stderr.write(`warmpool run: ${error.message}\nNothing was run.\n`);
-      return exitCodes.unavailable;
+    // Before the pool starts creating: what a killed run of this pool id left goes first.
+    await reapEarlierRuns(settings, io);
+    let opened: OpenedSource | undefined;
+    if (toRun.jobs.length > 0) {
+      try {
+        opened = await openSource(settings, toRun.jobs.length, controller.signal);
+      } catch (error) {
+        if (!(error instanceof ServiceUnavailableError)) throw error;
+        io.stderr.write(`warmpool run: ${error.message}\nNothing was run.\n`);
+        return exitCodes.unavailable;
+      }
     }
-    const { source, description } = opened;
-    const progress = new ProgressReporter({ stream: io.stdout, total: suite.jobs.length, poolReady: () => source.ready(), poolCapacity: source.capacity });
-    let result: SuiteResult;
-    let files: { results: string; junit: string };
-    try {
-      // Only once a source is had: a run that cannot start leaves the previous results alone.
-      await prepareOutDir(args.outDir).catch((error: unknown) => {
-        throw new UsageError(`--out ${args.outDir} cannot be used: ${errorMessage(error)}`);
-      });
-      if (source instanceof PoolSource) showCreationErrors(source, progress);
-      const where = description.source === 'service' ? `the service at ${args.socket ?? ''}` : `an in-process ${description.backend ?? ''} pool of ${description.poolSize ?? 0}`;
-      io.stdout.write(`Suite ${suite.name}: ${suite.jobs.length} jobs, ${args.concurrency} at once, containers from ${where}\n`);
-      progress.start();
-      result = await runSuite(suite, {
-        source,
-        concurrency: args.concurrency,
-        outDir: args.outDir,
-        checkoutTimeoutMs: args.checkoutTimeoutMs,
-        signal: controller.signal,
-        onEvent: progress.handle,
-      });
-      progress.stop();
-      files = await writeResults(args.outDir, result, description);
-    } finally {
-      progress.stop();
-      await source.close().catch((error: unknown) => io.stderr.write(`warmpool run: cleaning up the pool: ${errorMessage(error)}\n`));
-    }
-    progress.summary(result, files);
-    return result.totals.passed === result.totals.jobs ? exitCodes.ok : exitCodes.failure;
+    return await runWithSource(settings, { suite, suiteSha256, toRun, journal }, opened, controller.signal, io);
   } finally {
     stopListening();
   }
 }
 
+interface SuiteToRun {
+  readonly suite: Suite;
+  readonly suiteSha256: string;
+  /** The jobs this run runs: the whole suite, or with --resume those without a result. */
+  readonly toRun: Suite;
+  readonly journal: JournalContents | undefined;
+}
+
+async function runWithSource(settings: RunSettings, what: SuiteToRun, opened: OpenedSource | undefined, signal: AbortSignal, io: CliIo): Promise<number> {
+  const source = opened?.source;
+  const description: RunDescription = opened?.description ?? { suiteFile: settings.suiteFile, checkoutTimeoutMs: settings.checkoutTimeoutMs };
+  const progress = new ProgressReporter({ stream: io.stdout, total: what.toRun.jobs.length, poolReady: () => source?.ready() ?? 0, poolCapacity: source?.capacity ?? 0 });
+  if (source instanceof PoolSource) showCreationErrors(source, progress);
+  let run;
+  try {
+    run = await runJournaled({
+      suite: what.suite,
+      suiteFile: resolve(settings.suiteFile),
+      suiteSha256: what.suiteSha256,
+      toRun: what.toRun,
+      ...(what.journal ? { resumed: what.journal } : {}),
+      outDir: settings.outDir,
+      source,
+      description,
+      settings: journaledSettings(settings, description.poolSize),
+      concurrency: settings.concurrency,
+      checkoutTimeoutMs: settings.checkoutTimeoutMs,
+      signal,
+      progress,
+      say: (line) => progress.note(`warmpool run: ${line}`),
+      onStart: () => io.stdout.write(`${introduction(settings, what, description)}\n`),
+    });
+  } catch (error) {
+    // Only once a source is had: a run that cannot start leaves the previous results alone.
+    if (error instanceof OutDirUnusableError) throw new UsageError(`--out ${error.message}`);
+    throw error;
+  }
+  const { result, files } = run;
+  progress.summary(result, files);
+  const { leftBehind } = result;
+  if (leftBehind.length > 0) {
+    const reap =
+      description.source === 'in-process'
+        ? `\`warmpool reap --pool-id ${settings.poolId} --backend ${settings.backend}\` removes them once this run has exited (so does the next run of this pool id)`
+        : 'the service that handed them out removes them when it shuts down';
+    io.stderr.write(`warmpool run: ${leftBehind.length} container(s) could not be removed and are still on the engine: ${leftBehind.map((left) => left.name).join(', ')}; ${reap}\n`);
+  }
+  return result.totals.passed === result.totals.jobs && leftBehind.length === 0 ? exitCodes.ok : exitCodes.failure;
+}
+
+function introduction(settings: RunSettings, what: SuiteToRun, description: RunDescription): string {
+  const where =
+    description.source === 'service'
+      ? `the service at ${settings.socket ?? ''}`
+      : description.source === 'in-process'
+        ? `an in-process ${description.backend ?? ''} pool of ${description.poolSize ?? 0}`
+        : 'none: nothing is left to run';
+  const { suite, toRun, journal } = what;
+  if (journal === undefined) return `Suite ${suite.name}: ${suite.jobs.length} jobs, ${settings.concurrency} at once, containers from ${where}`;
+  const done = suite.jobs.length - toRun.jobs.length;
+  return `Resuming suite ${suite.name} in ${settings.outDir}: ${done} of ${suite.jobs.length} jobs have results; running the other ${toRun.jobs.length}, ${settings.concurrency} at once, containers from ${where}`;
+}
+
 export const command: CliCommand = {
   name: 'run',
-  summary: 'Run a suite of test jobs, each in a fresh container; write results.json and junit.xml',
+  summary: 'Run a suite of test jobs, each in a fresh container; journal each result; write results.json and junit.xml',
   help,
   run,
 };
