@@ -149,7 +149,8 @@ export class ReadinessFailedError extends WarmpoolError {
       `Container ${containerName}: readiness command ${JSON.stringify(command)} ` +
         `${timedOut ? 'did not succeed' : 'failed'} after ${durationMs} ms` +
         `${lastExitCode === undefined ? '' : ` (last exit code ${lastExitCode})`}` +
-        `${lastOutput === '' ? '' : `; last output: ${JSON.stringify(lastOutput.slice(-1000))}`}` +
+        // typeof: callers in plain JS (and the errors test) may pass anything; a message must still come out.
+        `${typeof lastOutput !== 'string' || lastOutput === '' ? '' : `; last output: ${JSON.stringify(lastOutput.slice(-1000))}`}` +
         `${options?.cause === undefined ? '' : `: ${errorMessage(options.cause)}`}`,
       options,
     );
