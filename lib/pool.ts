@@ -3,6 +3,7 @@ import type { Container, ContainerDeath, ContainerFactory } from './container.js
 import { CreationBackoff } from './creation-backoff.js';
 import { CreationWorker } from './creation-worker.js';
 import { CheckoutWaiter } from './checkout-waiter.js';
+import { listRunningWithin } from './engine-listing.js';
 import { EngineOutage } from './engine-outage.js';
 import { findEngineUnavailable } from './engine-unavailable.js';
 import { ErrorQueue } from './error-queue.js';
@@ -12,7 +13,6 @@ import {
   ContainerDestroyError,
   ContainerDiedError,
   EngineRecoveredNotice,
-  EngineUnavailableError,
   errorMessage,
   InvalidOptionError,
   PoolClosedError,
@@ -49,11 +49,10 @@ export interface CleanupResult {
 /** The engine as the pool sees it: `unavailable` from a creation that could not reach it until one succeeds. */
 export type EngineState = 'available' | 'unavailable';
 
-/** Ready containers start their removal at 125-250 ms; probes of an engine that does not answer give up after this. */
+/** The first engine probe and the first removal retry come after 125-250 ms (equal jitter), then double. */
 const retryBaseMs = 250;
+/** A listing (probe or reconcile) the engine accepted and never answered counts as no answer after this. */
 const probeTimeoutMs = 10_000;
-
-type Listing = { readonly running: ReadonlySet<string> } | { readonly error: unknown };
 
 /**
  * A pool of ready containers. Its monitor reacts to events (a creation ended, a container was taken, a
@@ -499,7 +498,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       do {
         this.#reconcileAgain = false;
         const stamp = this.#ready.nextStamp;
-        const listing = await this.#listRunning();
+        const listing = await listRunningWithin(this.#factory, this.#options.clock, probeTimeoutMs, this.#lifetime.signal);
         if (this.isClosed) return;
         if ('error' in listing) {
           const engineError = findEngineUnavailable(listing.error);
@@ -516,35 +515,6 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     };
     this.#reconciling = run().finally(() => (this.#reconciling = undefined));
     await this.#reconciling;
-  }
-
-  /** `listRunning()` with a deadline, cancelled by cleanup; never rejects. */
-  async #listRunning(): Promise<Listing> {
-    const factory = this.#factory;
-    if (typeof factory.listRunning !== 'function') return { error: new Error('the factory cannot list its containers') };
-    const { clock } = this.#options;
-    const controller = new AbortController();
-    let timer: unknown;
-    let onClose: (() => void) | undefined;
-    // Settles on the deadline or on cleanup even if the factory ignores its signal, so no probe hangs for good.
-    const stopped = new Promise<never>((_resolve, reject) => {
-      const stop = (reason: Error): void => {
-        controller.abort(reason);
-        reject(reason);
-      };
-      timer = clock.setTimeout(() => stop(new EngineUnavailableError(`The engine did not list its containers within ${probeTimeoutMs} ms`)), probeTimeoutMs);
-      onClose = () => stop(new PoolClosedError());
-      this.#lifetime.signal.addEventListener('abort', onClose, { once: true });
-    });
-    try {
-      // Called inside the try so a factory that throws synchronously is handled like one that rejects.
-      return { running: await Promise.race([factory.listRunning(controller.signal), stopped]) };
-    } catch (error) {
-      return { error };
-    } finally {
-      clock.clearTimeout(timer);
-      if (onClose) this.#lifetime.signal.removeEventListener('abort', onClose);
-    }
   }
 
   // ---- Engine outages ----
@@ -584,7 +554,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
     if (outage.probeRunning) return;
     outage.probeRunning = true;
-    void this.#listRunning().then((listing) => {
+    void listRunningWithin(this.#factory, this.#options.clock, probeTimeoutMs, this.#lifetime.signal).then((listing) => {
       outage.probeRunning = false;
       if (this.isClosed || this.#outage !== outage) return;
       if ('error' in listing) this.#scheduleProbe(outage);
