@@ -61,7 +61,8 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
   /**
    * Creates, starts and readies a container. Rejects with `signal.reason` when the signal aborts,
    * EngineUnavailableError when the engine cannot be reached (an outage, not this creation's fault),
-   * ImageUnavailableError, ContainerNotReadyError (it stopped at once), ReadinessFailedError, or BackendError.
+   * ImageUnavailableError, ReadinessFailedError, ContainerNotReadyError (no readiness command, and it stopped at
+   * once), or BackendError.
    */
   async createContainer({ signal }: CreateContainerOptions): Promise<DockerContainer> {
     signal.throwIfAborted();
