@@ -99,13 +99,14 @@ export class GetTurns {
 
   /** Takes a get in line, or returns undefined when the connection already has `limit` of them. */
   enter(id: RequestId, timeoutMs: number): GetTurn | undefined {
+    // Checked first: a flood of refused gets must cost no more than its answers.
+    if (!this.#closed && this.#byId.size >= this.#limit) return undefined;
     const now = this.#clock.now();
     const turn = new GetTurn(id, now + timeoutMs, (finished) => this.#leave(finished));
     if (this.#closed) {
       turn.withdraw(this.#closedReason);
       return turn;
     }
-    if (this.#byId.size >= this.#limit) return undefined;
     this.#byId.set(id, turn);
     if (this.#active === undefined) {
       this.#active = turn;

@@ -12,10 +12,11 @@ import { GetCancelledError, ServiceConnection, type ConnectionHost, type Outcome
 import { defaultFdReserve, takeFdBudget, type FdBudget } from './fd-budget.js';
 import { HeldContainers } from './held-containers.js';
 import { PendingRemovals, type RemovalAttempt } from './pending-removals.js';
-import { encodeMessage, failure, type GetRequest, type ServiceErrorEntry, type ServiceRequest, type ServiceStatus } from './protocol.js';
+import { type GetRequest, type ServiceErrorEntry, type ServiceRequest, type ServiceStatus } from './protocol.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { serviceErrorCodes } from './service-errors.js';
 import { defaultServiceLimits, type ServiceLimits } from './service-limits.js';
+import { refuseSocket } from './refuse-socket.js';
 import { ServiceLock } from './service-lock.js';
 import { listenOnSocket, type SocketFile } from './socket-file.js';
 
@@ -35,6 +36,8 @@ export interface PoolServiceOptions<C extends Container> {
   readonly limits?: Partial<ServiceLimits>;
   /** File descriptors kept for everything but client connections (see fd-budget.ts). @default defaultFdReserve(4) */
   readonly fdReserve?: number;
+  /** The file-descriptor budget; taken from the process's limit at `listen()` unless given (tests give one). */
+  readonly fdBudget?: FdBudget;
   /** Errors kept for `errors` requests; older ones are dropped (and counted). @default 1000 */
   readonly errorCapacity?: number;
   /**
@@ -112,6 +115,8 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   #fdBudget: FdBudget | undefined;
   /** `limits.maxConnections`, lowered to the fd budget once listening. */
   #connectionLimit: number;
+  /** Refused connections still open while their client reads the answer (see refuse-socket.ts). */
+  #refusing = 0;
   #shutdown: Promise<ShutdownReport> | undefined;
   #resolveClosed!: (report: ShutdownReport) => void;
   /** Settles when the service has shut down, whoever asked (a signal, a `shutdown` request). */
@@ -180,9 +185,9 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   async listen(): Promise<void> {
     this.#lock ??= await ServiceLock.acquire(this.#options.socketPath);
     this.#socketFile = await listenOnSocket(this.#server, this.#options.socketPath);
-    const budget = takeFdBudget(this.#options.fdReserve ?? defaultFdReserve(4));
+    const budget = this.#options.fdBudget ?? takeFdBudget(this.#options.fdReserve ?? defaultFdReserve(4));
     this.#fdBudget = budget;
-    this.#connectionLimit = Math.max(1, Math.min(this.limits.maxConnections, budget.connections));
+    this.#connectionLimit = Math.min(this.limits.maxConnections, budget.connections);
     if (budget.connections < this.limits.maxConnections) {
       this.logger.warn(
         `the open-file limit (${budget.limit}, ${budget.inUse} in use, ${budget.reserve} kept for engine work) leaves room for ` +
@@ -269,7 +274,7 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
 
   #accept(socket: Socket): void {
     if (this.isShuttingDown) {
-      refuseSocket(socket, serviceErrorCodes.shuttingDown, 'The service is shutting down');
+      this.#refuse(socket, serviceErrorCodes.shuttingDown, 'The service is shutting down');
       return;
     }
     if (this.#connections.size >= this.#connectionLimit) {
@@ -277,11 +282,21 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       const message =
         `The service has ${this.#connections.size} connections, its limit` +
         `${byFds ? ` (set by the open-file limit ${this.#fdBudget?.limit ?? '?'})` : ''}; try again later`;
-      refuseSocket(socket, serviceErrorCodes.tooManyConnections, message);
+      this.#refuse(socket, serviceErrorCodes.tooManyConnections, message);
       this.limitHit(undefined, serviceErrorCodes.tooManyConnections, message);
       return;
     }
     this.#connections.add(new ServiceConnection(socket, this));
+  }
+
+  /** Refuses with an answer, gracefully while the fd budget has room for the moment that takes. */
+  #refuse(socket: Socket, code: string, message: string): void {
+    const sockets = this.#fdBudget?.sockets ?? Infinity;
+    const graceful = this.#connections.size + this.#refusing < sockets;
+    if (graceful) this.#refusing++;
+    void refuseSocket(socket, code, message, graceful).then(() => {
+      if (graceful) this.#refusing--;
+    });
   }
 
   /**
@@ -385,21 +400,23 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   async #shutDown(): Promise<ShutdownReport> {
     this.logger.info('shutting down');
     const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
-    const deadline = this.clock.now() + timeoutMs;
     // Closing the listening handle unlinks the socket file, so new clients fail fast instead of queueing.
     this.#server.close();
     let clean = true;
-    let poolNotRemoved: string[] = [];
-    try {
-      const result: unknown = await this.#pool.cleanup({ timeoutMs });
-      poolNotRemoved = notRemovedOf(result);
-    } catch (error) {
-      clean = false;
-      this.logger.error(`pool cleanup: ${errorMessage(error)}`);
-    }
     const unkept = this.#held.takeUnkept();
     for (const entry of unkept) void this.#removals.remove(entry.container, 'shutdown');
-    const serviceNotRemoved = await this.#removals.drain(Math.max(0, deadline - this.clock.now()));
+    // The pool's cleanup (its ready containers, its creations) and the service's removals share the one timeout.
+    const [poolNotRemoved, serviceNotRemoved] = await Promise.all([
+      this.#pool.cleanup({ timeoutMs }).then(
+        (result: unknown) => notRemovedOf(result),
+        (error: unknown) => {
+          clean = false;
+          this.logger.error(`pool cleanup: ${errorMessage(error)}`);
+          return [];
+        },
+      ),
+      this.#removals.drain(timeoutMs),
+    ]);
     const notRemoved = [...poolNotRemoved, ...serviceNotRemoved];
     if (notRemoved.length > 0) {
       clean = false;
@@ -436,26 +453,6 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     this.#resolveClosed(report);
     return report;
   }
-}
-
-/**
- * Answers a connection the service will not take and closes it at once. The answer is one short line into a
- * fresh socket, which the kernel takes whole, and closing right away gives its descriptor back before the next
- * accept (see fd-budget.ts).
- */
-function refuseSocket(socket: Socket, code: string, message: string): void {
-  socket.on('error', () => undefined);
-  socket.end(encodeMessage(failure(null, code, message)));
-  if (socket.writableLength === 0) {
-    socket.destroy();
-    return;
-  }
-  const cut = setTimeout(() => socket.destroy(), closeGraceMs);
-  cut.unref();
-  socket.once('finish', () => {
-    clearTimeout(cut);
-    socket.destroy();
-  });
 }
 
 /** `pool.cleanup()`'s `notRemoved`, for pools that report it. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
@@ -51,7 +52,7 @@ export class ServiceLock {
       const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
       let keep = false;
       try {
-        if (!(await flockNonBlocking(fd, path))) throw new ServiceRunningError(socketPath, readHolderPid(path));
+        if (!(await flockNonBlocking(fd, path))) throw new ServiceRunningError(socketPath, await readHolderPid(path));
         const inode = fstatSync(fd).ino;
         // A service that was shutting down may have removed the file between our open and our lock: then we
         // hold a lock on a file nobody else can see, and must lock the one at `path` instead.
@@ -91,13 +92,23 @@ function currentInode(path: string): number | undefined {
   }
 }
 
-function readHolderPid(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+/**
+ * The pid the holder wrote into the lock file, for the refusal's message. A holder that has just taken the lock
+ * writes it a moment later, so an empty file is read again a few times (a refusal can wait half a second).
+ */
+async function readHolderPid(path: string): Promise<number | undefined> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const pid = Number(text.trim());
+    if (text.endsWith('\n') && Number.isSafeInteger(pid) && pid > 0) return pid;
+    await sleep(50);
   }
+  return undefined;
 }
 
 /** flock(LOCK_EX | LOCK_NB) on `fd`, through flock(1) run on it as its descriptor 3. */

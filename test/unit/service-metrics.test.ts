@@ -1,6 +1,6 @@
 import test from 'ava';
 import { register } from 'prom-client';
-import { flakyFactory, instantFactory } from '../../fixtures/fake-factory.js';
+import { flakyFactory, instantFactory, manualFactory } from '../../fixtures/fake-factory.js';
 import { RawClient, eventually } from '../../fixtures/service/raw-client.js';
 import { disposeInProcessServices, startInProcessService } from '../../fixtures/service/in-process-service.js';
 import { createServiceMetrics, startMetricsServer, type ServiceMetrics } from '../../harness/service/metrics.js';
@@ -73,4 +73,35 @@ test('two services in one process keep separate registries', async (t) => {
   b.dispose();
   await first.dispose();
   await second.dispose();
+});
+
+test('refusals by code, the connection limit and pending removals are in the metrics', async (t) => {
+  let metrics: ServiceMetrics | undefined;
+  const factory = manualFactory();
+  const running = await startInProcessService(factory, { size: 1, maxWorkers: 1 }, { limits: { maxConnections: 1, maxWaitingGets: 1 } }, (pool, service) => {
+    metrics = createServiceMetrics(pool, service, { pool: 'unit', backend: 'docker' });
+  });
+  if (!metrics) throw new Error('no metrics');
+  await eventually(() => factory.pending.length === 1);
+  factory.pending[0]?.resolve();
+  await eventually(() => running.pool.size === 1);
+  const held = await RawClient.connect(running.socketPath);
+  // The first takes the ready container, the second waits, the third is one waiting get too many.
+  held.send({ id: 1, type: 'get', timeoutMs: null });
+  await held.response(1);
+  held.send({ id: 2, type: 'get', timeoutMs: null });
+  await eventually(() => running.service.status().waiting === 1);
+  held.send({ id: 3, type: 'get', timeoutMs: null });
+  await held.response(3);
+  const refused = await RawClient.connect(running.socketPath);
+  await refused.response(null);
+  const text = await metrics.registry.metrics();
+  t.is(sample(text, 'warmpool_refusals_total', { code: 'ERR_WARMPOOL_TOO_MANY_CONNECTIONS' }), 1);
+  t.is(sample(text, 'warmpool_refusals_total', { code: 'ERR_WARMPOOL_TOO_MANY_WAITING' }), 1);
+  t.is(sample(text, 'warmpool_max_connections'), 1);
+  t.is(sample(text, 'warmpool_pending_removals'), 0);
+  t.is(sample(text, 'warmpool_waiting_checkouts'), 1);
+  held.destroy();
+  metrics.dispose();
+  await running.dispose();
 });

@@ -1,8 +1,9 @@
 import { BackendError, errorMessage } from '../../../lib/errors.js';
+import type { ShutdownReport } from '../../service/pool-service.js';
 import { runService } from '../../service/run-service.js';
-import { parseServeArgs, serviceDefaults } from '../../service/service-config.js';
+import { parseServeArgs, serviceDefaults, type ServiceConfig } from '../../service/service-config.js';
 import { ServiceRunningError } from '../../service/service-errors.js';
-import { exitCodes, type CliCommand } from '../command.js';
+import { exitCodes, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
 
 const help = `Usage: warmpool serve [options]
@@ -66,6 +67,20 @@ not remove are named on stderr); 2 bad options; 3 the engine could not be reache
 /** After shutdown, whatever handle an engine client left open must not keep the process alive for long. */
 const exitGraceMs = 3000;
 
+/**
+ * The exit code of a service that shut down: 0 only if everything was cleaned up. Containers it could not
+ * remove are named on stderr, with the command that removes them once the service has gone.
+ */
+export function reportShutdown(report: ShutdownReport, config: Pick<ServiceConfig, 'backend' | 'poolId'>, io: CliIo): number {
+  if (report.notRemoved.length > 0) {
+    io.stderr.write(
+      `warmpool serve: could not remove ${report.notRemoved.length} container(s): ${report.notRemoved.join(', ')}; ` +
+        `\`warmpool reap --backend ${config.backend} --pool-id ${config.poolId}\` removes them\n`,
+    );
+  }
+  return report.clean ? exitCodes.ok : exitCodes.failure;
+}
+
 export const command: CliCommand = {
   name: 'serve',
   summary: 'Run the pool service (one shared pool per host, on a unix socket)',
@@ -83,13 +98,7 @@ export const command: CliCommand = {
         signal: controller.signal,
         onListening: (info) => io.stdout.write(`${JSON.stringify(info)}\n`),
       });
-      if (report.notRemoved.length > 0) {
-        io.stderr.write(
-          `warmpool serve: could not remove ${report.notRemoved.length} container(s): ${report.notRemoved.join(', ')}; ` +
-            `\`warmpool reap --backend ${config.backend} --pool-id ${config.poolId}\` removes them\n`,
-        );
-      }
-      const code = report.clean ? exitCodes.ok : exitCodes.failure;
+      const code = reportShutdown(report, config, io);
       setTimeout(() => process.exit(code), exitGraceMs).unref();
       return code;
     } catch (error) {
