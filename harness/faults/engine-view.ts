@@ -13,7 +13,12 @@ export interface EngineContainer {
   readonly id: string;
   readonly name: string;
   readonly running: boolean;
+  /** The engine's word for its state (`running`, `exited`, `created`; LXC: `RUNNING`, `STOPPED`), for notes. */
+  readonly state: string;
 }
+
+/** How long a container the engine is removing by itself may take before it counts as left. */
+const removingGraceMs = 15_000;
 
 /**
  * The fault suite's own view of the engine: it lists a pool's containers straight from Docker (by the pool
@@ -42,11 +47,16 @@ export class EngineView {
   async containersOf(poolId: string): Promise<EngineContainer[]> {
     if (this.#docker) {
       const list = await this.#docker.listContainers({ all: true, filters: { label: [`${poolLabel}=${poolId}`] } });
-      return list.map((info) => ({ id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), running: info.State === 'running' }));
+      return list.map((info) => ({ id: info.Id, name: (info.Names[0] ?? info.Id).replace(/^\//, ''), running: info.State === 'running', state: info.State }));
     }
     const prefix = `warmpool-${poolId}-`;
     const names = (await readdir(this.#settings.lxcPath)).filter((name) => name.startsWith(prefix));
-    return Promise.all(names.map(async (name) => ({ id: name, name, running: await lxcRunning(this.#settings.lxcPath, name) })));
+    return Promise.all(
+      names.map(async (name) => {
+        const state = await lxcState(this.#settings.lxcPath, name);
+        return { id: name, name, running: state === 'RUNNING', state };
+      }),
+    );
   }
 
   /** Names of every container whose pool id starts with `prefix` (all pools of one fault run), stopped ones included. */
@@ -79,7 +89,15 @@ export class EngineView {
    */
   async countLeftAndReap(poolId: string): Promise<{ left: number; names: string[]; reapError?: string }> {
     await this.settle(poolId);
-    const left = await this.containersOf(poolId);
+    let left = await this.containersOf(poolId);
+    // A removal the engine was doing when it stopped is finished by the engine itself after its restart (the
+    // container shows `removing` meanwhile, and removing it again is refused as already in progress): wait for
+    // it rather than count it. One that never finishes is counted.
+    const deadline = Date.now() + removingGraceMs;
+    while (left.some((container) => container.state === 'removing') && Date.now() < deadline) {
+      await sleep(250);
+      left = await this.containersOf(poolId);
+    }
     let reapError: string | undefined;
     if (left.length > 0) {
       try {
@@ -88,13 +106,14 @@ export class EngineView {
         reapError = errorMessage(error);
       }
     }
-    return { left: left.length, names: left.map((container) => container.name), ...(reapError === undefined ? {} : { reapError }) };
+    const names = left.map((container) => `${container.name} (${container.state})`);
+    return { left: left.length, names, ...(reapError === undefined ? {} : { reapError }) };
   }
 }
 
-async function lxcRunning(lxcpath: string, name: string): Promise<boolean> {
+async function lxcState(lxcpath: string, name: string): Promise<string> {
   const result = await execa('lxc-info', ['-P', lxcpath, '-n', name, '-s', '-H'], { reject: false, env: { LC_ALL: 'C' } });
-  return result.stdout.trim() === 'RUNNING';
+  return result.stdout.trim() || 'unknown';
 }
 
 /**

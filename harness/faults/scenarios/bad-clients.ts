@@ -73,7 +73,7 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
     context.log(`bad-clients: ${flood.opened} more connections opened and closed again; ${flood.answeredOrClosed} answered or closed by the service`);
     // The service sees those closes a moment later; until then a new client is (rightly) over the cap.
     if (cap !== undefined && !(await untilBelowCap(socketPath, cap, 10_000))) notes.push('the service still counted the closed connections 10 s later');
-    rounds = await normalClientRounds(socketPath, scale.clientRounds, 10_000, signal);
+    rounds = await normalClientRounds(socketPath, scale.clientRounds, 20_000, signal);
     memory = { ...memory, after: await residentMiB(service.pid) };
     notes.push(
       `${clients.closedByService} bad connection(s) closed by the service, ${clients.refused} refused, ${clients.open} still open when the normal client was done`,
