@@ -215,9 +215,9 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
       ...(options.livenessSettleMs === undefined ? {} : { settleMs: options.livenessSettleMs }),
       ...(signal ? { signal } : {}),
     });
+  let runMs = 0;
   const ended = (fields: Omit<AttemptFields, 'waitMs'>): Use => ({ kind: 'ended', fields: { ...fields, container: container.name } });
   const cancelled = (): Use => ended({ status: 'cancelled', exitCode: null, reason: `${describeAbort(signal)} while running`, runMs });
-  let runMs = 0;
   try {
     for (const [path, content] of Object.entries(job.files)) {
       signal?.throwIfAborted();

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UsageError } from '../../harness/cli/command.js';
-import { parseRunArguments, resolveRunSettings } from '../../harness/cli/commands/run.js';
+import { parseRunArguments } from '../../harness/cli/commands/run.js';
 import { main } from '../../harness/cli/main.js';
 import { journalFileName, journalVersion, type JournalRunEntry } from '../../harness/scheduler/journal.js';
+import { resolveRunSettings } from '../../harness/scheduler/run-settings.js';
 import { defaultCheckoutTimeoutMs } from '../../harness/scheduler/scheduler.js';
 
 const invalidSuite = new URL('../../fixtures/suites/invalid-timeout.json', import.meta.url).pathname;

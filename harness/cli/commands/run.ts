@@ -2,13 +2,22 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validatePoolId } from '../../../lib/backends/owner.js';
 import { InvalidOptionError, errorMessage } from '../../../lib/errors.js';
-import { createBackendFactory, isBackendName, reapBackendOrphans, resolveBackendSettings, type BackendName } from '../../backend.js';
+import { createBackendFactory, isBackendName, reapBackendOrphans, resolveBackendSettings } from '../../backend.js';
 import { PoolSource, type ContainerSource } from '../../scheduler/container-source.js';
-import { readJournal, type JournalContents, type JournaledSettings } from '../../scheduler/journal.js';
+import { readJournal, type JournalContents } from '../../scheduler/journal.js';
 import { OutDirUnusableError, runJournaled } from '../../scheduler/journaled-run.js';
 import { ProgressReporter } from '../../scheduler/progress.js';
 import { previousDirName, type RunDescription } from '../../scheduler/results-writer.js';
 import { assertSameSuite, jobsToRun } from '../../scheduler/resume.js';
+import {
+  defaultConcurrency,
+  defaultOutDir,
+  defaultPoolId,
+  journaledSettings,
+  resolveRunSettings,
+  type RunArguments,
+  type RunSettings,
+} from '../../scheduler/run-settings.js';
 import { defaultCheckoutTimeoutMs } from '../../scheduler/scheduler.js';
 import { JournalUnusableError, SuiteChangedError } from '../../scheduler/scheduler-errors.js';
 import { loadSuiteFile, suiteFileSha256, type Suite } from '../../scheduler/suite.js';
@@ -17,9 +26,6 @@ import { ServiceUnavailableError } from '../../service/service-errors.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
 
-const defaultConcurrency = 4;
-const defaultOutDir = 'results';
-const defaultPoolId = 'run';
 
 const help = `Usage: warmpool run SUITE.json [options]
        warmpool run [SUITE.json] --resume OUT [options]
@@ -60,34 +66,6 @@ up and the results are written; a second Ctrl-C quits at once (\`--resume\` comp
 Exit codes: 0 every job passed and every container was removed; 1 some job did not pass, or containers could
 not be removed (they are listed); 2 bad arguments, an invalid suite, or nothing to resume (nothing was started);
 3 no service answers on --socket.`;
-
-/** The flags as given: undefined when absent, so `--resume` can fill them from the journaled run. */
-export interface RunArguments {
-  readonly suiteFile: string | undefined;
-  readonly resume: string | undefined;
-  readonly backend: BackendName | undefined;
-  readonly size: number | undefined;
-  readonly concurrency: number | undefined;
-  readonly outDir: string | undefined;
-  readonly socket: string | undefined;
-  readonly dockerSocket: string | undefined;
-  readonly poolId: string | undefined;
-  readonly checkoutTimeoutMs: number | undefined;
-}
-
-/** What the run uses: the flags, else the journaled run's settings (with `--resume`), else the defaults. */
-export interface RunSettings {
-  readonly suiteFile: string;
-  readonly resume: boolean;
-  readonly backend: BackendName;
-  readonly size: number | undefined;
-  readonly concurrency: number;
-  readonly outDir: string;
-  readonly socket: string | undefined;
-  readonly dockerSocket: string | undefined;
-  readonly poolId: string;
-  readonly checkoutTimeoutMs: number;
-}
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -148,51 +126,6 @@ export function parseRunArguments(args: string[]): RunArguments {
     // Checked here, not when the pool starts: by then the output directory would already be in use.
     poolId: values['pool-id'] === undefined ? undefined : validatePoolId(values['pool-id']),
     checkoutTimeoutMs: checkoutText === undefined ? undefined : Number(checkoutText),
-  };
-}
-
-/**
- * Fills what the flags left open. With `--resume`, from the journaled run: a resume with no flags continues on
- * the same backend and pool id (so it reaps what the killed run left) or the same service.
- */
-export function resolveRunSettings(args: RunArguments, journal?: { readonly suiteFile: string; readonly settings: JournaledSettings }): RunSettings {
-  const before = journal?.settings;
-  // A flag choosing the in-process pool overrides a journaled service, and the other way round.
-  const choseInProcess = args.backend !== undefined || args.size !== undefined || args.poolId !== undefined;
-  const socket = args.socket ?? (choseInProcess ? undefined : before?.socket);
-  const journaledBackend = before?.backend;
-  const journaledPoolId = before?.poolId;
-  const settings: RunSettings = {
-    suiteFile: args.suiteFile ?? journal?.suiteFile ?? '',
-    resume: args.resume !== undefined,
-    backend: args.backend ?? (isBackendName(journaledBackend) ? journaledBackend : 'docker'),
-    size: args.size ?? (socket === undefined ? before?.size : undefined),
-    concurrency: args.concurrency ?? before?.concurrency ?? defaultConcurrency,
-    outDir: args.resume ?? args.outDir ?? defaultOutDir,
-    socket,
-    dockerSocket: args.dockerSocket ?? (socket === undefined ? undefined : before?.dockerSocket),
-    poolId: args.poolId ?? (journaledPoolId === undefined ? defaultPoolId : validatePoolId(journaledPoolId)),
-    checkoutTimeoutMs: args.checkoutTimeoutMs ?? before?.checkoutTimeoutMs ?? defaultCheckoutTimeoutMs,
-  };
-  if (settings.suiteFile === '') throw new UsageError('give the suite file to run');
-  return settings;
-}
-
-function journaledSettings(settings: RunSettings, poolSize: number | undefined): JournaledSettings {
-  if (settings.socket !== undefined) {
-    return {
-      socket: resolve(settings.socket),
-      ...(settings.dockerSocket === undefined ? {} : { dockerSocket: settings.dockerSocket }),
-      concurrency: settings.concurrency,
-      checkoutTimeoutMs: settings.checkoutTimeoutMs,
-    };
-  }
-  return {
-    backend: settings.backend,
-    poolId: settings.poolId,
-    ...(poolSize === undefined ? {} : { size: poolSize }),
-    concurrency: settings.concurrency,
-    checkoutTimeoutMs: settings.checkoutTimeoutMs,
   };
 }
 
