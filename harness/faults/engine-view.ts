@@ -116,21 +116,29 @@ async function lxcState(lxcpath: string, name: string): Promise<string> {
   return result.stdout.trim() || 'unknown';
 }
 
+/** The LXC tools that make, start, stop or remove containers: what is still in flight after a SIGKILL. */
+const workingTools = new Set(['lxc-copy', 'lxc-start', 'lxc-wait', 'lxc-attach', 'lxc-stop', 'lxc-destroy', 'lxc-create']);
+
 /**
- * LXC tools (`lxc-copy`, `lxc-start`, `lxc-attach`...) working on the pool's clones in `lxcpath`. A running
- * container's own monitor process (`[lxc monitor] ...`) is not a tool and is not counted.
+ * Processes on this host running one of `tools` (by the basename of argv[0]) with `needle` and `lxcpath` on
+ * their command line. A running container's own monitor (`[lxc monitor] ...`) is never one of them.
  */
-async function processesMentioning(needle: string, lxcpath: string): Promise<number> {
+async function processesMentioning(needle: string, lxcpath: string, tools: ReadonlySet<string> = workingTools): Promise<number> {
   let count = 0;
   for (const entry of await readdir('/proc')) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
       const commandLine = argv.join(' ');
-      if (basename(argv[0] ?? '').startsWith('lxc-') && commandLine.includes(needle) && commandLine.includes(lxcpath)) count++;
+      if (tools.has(basename(argv[0] ?? '')) && commandLine.includes(needle) && commandLine.includes(lxcpath)) count++;
     } catch {
       // The process ended while we looked.
     }
   }
   return count;
+}
+
+/** `lxc-monitor` processes watching a pool's containers (LXC's watch), for counting the ones a SIGKILL orphaned. */
+export function lxcWatchersOf(lxcpath: string, poolId: string): Promise<number> {
+  return processesMentioning(`warmpool-${poolId}-`, lxcpath, new Set(['lxc-monitor']));
 }

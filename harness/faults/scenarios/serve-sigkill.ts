@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../../lib/errors.js';
 import { PoolClient, type ServiceContainer } from '../../client/pool-client.js';
 import type { CliProcess } from '../cli-process.js';
-import { EngineView } from '../engine-view.js';
+import { EngineView, lxcWatchersOf } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
 import { normalClientRounds, startServe, stopServe, untilServiceReady } from '../serve-process.js';
@@ -23,6 +23,7 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
   const socketPath = join(context.workDir, `${poolId}.sock`);
   const notes: string[] = [];
   const orphansAfterKill: number[] = [];
+  const watchersAfterKill: number[] = [];
   const kills = scale.rounds * 2;
   let injected = 0;
   let service: CliProcess | undefined;
@@ -44,6 +45,7 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
       injected++;
       await holder?.close().catch(() => undefined);
       orphansAfterKill.push((await view.containersOf(poolId)).length);
+      if (settings.backend === 'lxc') watchersAfterKill.push(await lxcWatchersOf(settings.lxcPath, poolId));
       context.log(`serve-sigkill: round ${round + 1}: SIGKILLed${held ? ` holding ${held.name}` : ''}; ${orphansAfterKill.at(-1)} container(s) of the pool on the engine`);
     }
     // What the killed services' creations still had in flight (an lxc-copy goes on without its parent) lands first.
@@ -52,6 +54,8 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
     service = await startServe(settings, { socketPath, size: scale.poolSize });
     const status = await untilServiceReady(socketPath, scale.poolSize, 60_000, signal);
     notes.push(`${beforeRestart} orphan(s) on the engine before the restart; the restarted service reported ${status?.ready ?? '?'} ready`);
+    const lingering = watchersAfterKill.reduce((sum, count) => sum + count, 0);
+    if (lingering > 0) notes.push(`lxc-monitor processes of the killed services still ran after their kills: ${watchersAfterKill.join(', ')}`);
     rounds = await normalClientRounds(socketPath, scale.clientRounds, 20_000, signal);
     const stopped = await stopServe(service);
     service = undefined;
@@ -62,6 +66,9 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
       await service.exited;
     }
   }
+  // Not a lost figure, but a leak worth seeing: an LXC watch (`lxc-monitor`) whose service was SIGKILLed.
+  const orphanWatchers = settings.backend === 'lxc' ? await lxcWatchersOf(settings.lxcPath, poolId) : 0;
+  if (orphanWatchers > 0) notes.push(`${orphanWatchers} lxc-monitor process(es) of killed services still running after the last one stopped`);
   const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
     notes.push(`listing the engine failed: ${errorMessage(error)}`);
     return { left: 0, names: [] as string[] };
@@ -81,6 +88,6 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
     serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
     durationMs: Math.round(performance.now() - started),
     notes,
-    details: { poolId, orphansAfterKill },
+    details: { poolId, orphansAfterKill, watchersAfterKill, orphanWatchers },
   };
 }
