@@ -70,6 +70,8 @@ export class PoolClient implements AsyncDisposable {
    * with its code rather than a bare "connection closed".
    */
   #lastWord: { readonly code: string; readonly message: string } | undefined;
+  /** Whether any answer came at all: a connection closed before the first one was likely refused. */
+  #answered = false;
   readonly #closed: Promise<void>;
 
   private constructor(socket: Socket, options: PoolClientOptions) {
@@ -81,13 +83,12 @@ export class PoolClient implements AsyncDisposable {
     this.#closed = new Promise((resolve) => {
       socket.once('close', () => {
         const word = this.#lastWord;
-        this.#fail(
-          new ServiceUnavailableError(
-            this.socketPath,
-            `The connection to the warmpool service at ${this.socketPath} closed${word ? `: ${word.message} (${word.code})` : ''}`,
-          ),
-          word,
-        );
+        const why = word
+          ? `: ${word.message} (${word.code})`
+          : this.#answered
+            ? ''
+            : ' before answering anything (it may be at its connection limit, or out of file descriptors: see its log)';
+        this.#fail(new ServiceUnavailableError(this.socketPath, `The connection to the warmpool service at ${this.socketPath} closed${why}`), word);
         resolve();
       });
     });
@@ -246,6 +247,7 @@ export class PoolClient implements AsyncDisposable {
   }
 
   #settle(response: ServiceResponse): void {
+    this.#answered = true;
     if (response.id === null && !response.ok) this.#lastWord = response.error;
     const pending = typeof response.id === 'number' ? this.#pending.get(response.id) : undefined;
     // An answer to no request of ours can only be one the service could not attribute to a request; if it

@@ -1,0 +1,3 @@
+import { registerRobustnessScenarios } from '../../fixtures/service/robustness-scenarios.js';
+
+registerRobustnessScenarios('docker');
