@@ -40,13 +40,13 @@ export async function askLiveness(container: RunnableContainer, options: Livenes
   }
 }
 
-/** The typed error for a container that is not running, for reasons and logs. */
-export function deathOf(container: RunnableContainer, liveness: Liveness, exitCode?: number): ContainerDiedError {
-  const reason = liveness.state === 'gone' ? 'removed' : liveness.state === 'stopped' && exitCode !== undefined ? 'died' : 'not-running';
+/** The typed error for a container the engine says is not running (stopped, or gone: removed). */
+export function deathOf(container: RunnableContainer, liveness: { readonly state: 'stopped' | 'gone' | 'running' }, exitCode?: number): ContainerDiedError {
+  const reason = liveness.state === 'gone' ? 'removed' : exitCode === undefined ? 'not-running' : 'died';
   return new ContainerDiedError(container.name, reason, exitCode, false);
 }
 
-/** `stopped`, `gone`, or why the engine could not say, in words. */
-export function describeLiveness(liveness: Liveness): string {
-  return liveness.state === 'unknown' ? `its state could not be asked: ${errorMessage(liveness.error)}` : `the engine says it is ${liveness.state}`;
+/** Why the engine could not say whether a container runs, in words. */
+export function unknownLiveness(container: RunnableContainer, liveness: { readonly error: unknown }): string {
+  return `the engine could not say whether container ${container.name} still runs (${errorMessage(liveness.error)})`;
 }

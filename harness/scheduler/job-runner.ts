@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { RunnableContainer } from '../../lib/container.js';
 import { errorMessage } from '../../lib/errors.js';
 import { collectArtifacts } from './artifacts.js';
-import { askLiveness, deathOf, describeLiveness } from './container-liveness.js';
+import { askLiveness, deathOf, unknownLiveness, type Liveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
 import { execWithDeadline } from './exec-deadline.js';
 import { isRetriable, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
@@ -227,7 +227,7 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
         if (signal?.aborted) throw error;
         const alive = await liveness();
         if (alive.state !== 'running') {
-          return { kind: 'dead-at-first-use', reason: `${deathOf(container, alive).message}: copying ${path} in failed (${errorMessage(error)}); ${describeLiveness(alive)}` };
+          return { kind: 'dead-at-first-use', reason: `${notRunning(container, alive)}: copying ${path} in failed: ${errorMessage(error)}` };
         }
         return ended({ status: 'error', exitCode: null, reason: `copying files in failed: ${errorMessage(error)}`, runMs });
       }
@@ -242,7 +242,7 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
       const alive = await liveness();
       if (signal?.aborted) return cancelled();
       if (alive.state !== 'running') {
-        return { kind: 'dead-at-first-use', reason: `${deathOf(container, alive).message}: the command could not be started (${errorMessage(ran.error)}); ${describeLiveness(alive)}` };
+        return { kind: 'dead-at-first-use', reason: `${notRunning(container, alive)}: the command could not be started: ${errorMessage(ran.error)}` };
       }
       return ended({ status: 'error', exitCode: null, reason: `the command could not be run: ${errorMessage(ran.error)}`, runMs });
     }
@@ -261,8 +261,11 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
       const alive = await liveness();
       if (signal?.aborted) return cancelled();
       if (alive.state !== 'running') {
-        const died = deathOf(container, alive, exec.exitCode);
-        return { kind: 'ended', fields: { status: 'error', exitCode: null, reason: `the container died under the command: ${died.message}; ${describeLiveness(alive)}`, container: container.name, runMs, ...logs }, kept };
+        const reason =
+          alive.state === 'unknown'
+            ? `the command ended with exit code ${exec.exitCode} and ${unknownLiveness(container, alive)}`
+            : `the container died under the command: ${deathOf(container, alive, exec.exitCode).message}`;
+        return { kind: 'ended', fields: { status: 'error', exitCode: null, reason, container: container.name, runMs, ...logs }, kept };
       }
     }
 
@@ -283,4 +286,9 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
     if (signal?.aborted) return cancelled();
     return ended({ status: 'error', exitCode: null, reason: errorMessage(error), runMs });
   }
+}
+
+/** A container that is not running (or that the engine could not say anything about), in words. */
+function notRunning(container: RunnableContainer, liveness: Liveness): string {
+  return liveness.state === 'unknown' ? unknownLiveness(container, liveness) : deathOf(container, liveness).message;
 }

@@ -4,8 +4,8 @@ import { appendFile, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { FakeRunnableFactory } from '../../fixtures/fake-runnable.js';
-import { PoolSource } from '../../harness/scheduler/container-source.js';
+import { FakeRunnableFactory, type FakeRunnableContainer } from '../../fixtures/fake-runnable.js';
+import { PoolSource, type ContainerSource } from '../../harness/scheduler/container-source.js';
 import { JournalWriter, journalFileName, readJournal, type JournalContents } from '../../harness/scheduler/journal.js';
 import { runJournaled, type JournaledRun } from '../../harness/scheduler/journaled-run.js';
 import { ProgressReporter } from '../../harness/scheduler/progress.js';
@@ -32,9 +32,33 @@ interface Journaled {
   readonly lines: string;
 }
 
-async function journaledRun(outDir: string, options: { toRun?: Suite; resumed?: JournalContents; signal?: AbortSignal; stream?: NodeJS.WritableStream } = {}): Promise<Journaled> {
+interface RunOptions {
+  readonly toRun?: Suite;
+  readonly resumed?: JournalContents;
+  readonly signal?: AbortSignal;
+  readonly stream?: NodeJS.WritableStream;
+  /** Applied to each container a job checks out. */
+  readonly tamper?: (container: FakeRunnableContainer) => void;
+  readonly removalTimeoutMs?: number;
+}
+
+async function journaledRun(outDir: string, options: RunOptions = {}): Promise<Journaled> {
   const factory = new FakeRunnableFactory();
-  const source = PoolSource.start(factory, { size: 1 });
+  const pool = PoolSource.start(factory, { size: 1 });
+  const { tamper } = options;
+  const source: ContainerSource =
+    tamper === undefined
+      ? pool
+      : {
+          capacity: pool.capacity,
+          ready: () => pool.ready(),
+          close: () => pool.close(),
+          checkout: async (checkout) => {
+            const container = (await pool.checkout(checkout)) as FakeRunnableContainer;
+            tamper(container);
+            return container;
+          },
+        };
   const stream = options.stream ?? new PassThrough().resume();
   const said: string[] = [];
   const run = await runJournaled({
@@ -50,6 +74,7 @@ async function journaledRun(outDir: string, options: { toRun?: Suite; resumed?: 
     concurrency: 1,
     checkoutTimeoutMs: 5_000,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.removalTimeoutMs === undefined ? {} : { removalTimeoutMs: options.removalTimeoutMs }),
     progress: new ProgressReporter({ stream, total: (options.toRun ?? suite).jobs.length, poolReady: () => 0, poolCapacity: 1 }),
     say: (line) => said.push(line),
   });
@@ -187,4 +212,20 @@ test('journal writes are serialized, and a new run never appends to an old journ
     code: 'EEXIST',
   }, 'a new run never appends to an old journal');
   t.deepEqual([...(await readJournal(outDir)).results.keys()], ['x', 'y']);
+});
+
+test('containers a run could not remove are in the journal\'s end line and in results.json', async (t) => {
+  const outDir = await mkdtemp(join(tmpdir(), 'warmpool-journal-'));
+  const { run } = await journaledRun(outDir, {
+    tamper: (container) => {
+      if (container.name === 'fake-1') container.destroyFailuresLeft = Infinity;
+    },
+    removalTimeoutMs: 50,
+  });
+  t.deepEqual(run.result.leftBehind.map((left) => left.name), ['fake-1']);
+  const document = await results(outDir);
+  t.is(document.totals.leftBehind, 1);
+  t.deepEqual(document.leftBehind, [{ name: 'fake-1', reason: 'Removing container fake-1 failed: the engine is busy' }]);
+  t.deepEqual((await readJournal(outDir)).ends[0]?.leftBehind, document.leftBehind);
+  t.deepEqual(document.jobs.map((job) => job.status), ['passed', 'failed', 'passed'], 'the jobs\' statuses do not change');
 });

@@ -114,3 +114,41 @@ test('an outage that outlasts the allowance ends the checkout with a timeout tha
     await source.close();
   }
 });
+
+test('a job whose first exec finds the engine gone gets another container after the outage, without an attempt', async (t) => {
+  const factory = new FakeRunnableFactory();
+  const pool = PoolSource.start(factory, { size: 1, engineProbeMaxMs: 100 });
+  let checkouts = 0;
+  // The engine goes away the moment the job has its first container, and comes back a moment later.
+  const source = {
+    capacity: pool.capacity,
+    ready: () => pool.ready(),
+    close: () => pool.close(),
+    checkout: async (options: Parameters<PoolSource['checkout']>[0]) => {
+      const container = await pool.checkout(options);
+      if (++checkouts === 1) {
+        factory.engine.down = true;
+        setTimeout(() => (factory.engine.down = false), 500);
+      }
+      return container;
+    },
+  };
+  const outDir = await mkdtemp(join(tmpdir(), 'warmpool-outage-'));
+  try {
+    const result = await runSuite(validateSuite({ name: 'outage', jobs: [{ name: 'moved', command: ['out:ran'] }] }), {
+      source,
+      concurrency: 1,
+      outDir,
+      checkoutTimeoutMs: 100,
+      livenessSettleMs: 0,
+    });
+    const [job] = result.jobs;
+    t.is(job?.status, 'passed', job?.reason);
+    t.is(job?.attempts, 1);
+    t.not(job?.history[0]?.container, 'fake-0', 'it ran in another container');
+    t.regex(job?.replacedContainers?.[0]?.reason ?? '', /^the engine could not say whether container fake-0 still runs \(.*cannot be reached\): the command could not be started: .*cannot be reached$/);
+  } finally {
+    await pool.close();
+  }
+  t.deepEqual(factory.ledger.live(), [], 'the container of the outage was removed once the engine was back');
+});
