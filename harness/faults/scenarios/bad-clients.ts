@@ -9,8 +9,13 @@ import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
 import { normalClientRounds, serviceStatus, startServe, stopServe, untilServiceReady } from '../serve-process.js';
 
-/** The connection cap the scenario sets when `warmpool serve` has one, so "more than the cap" stays small. */
-const connectionCap = 20;
+/**
+ * Room under the connection cap, beyond the bad clients, for the normal client and the suite's status checks.
+ * The scenario sets the cap itself (when `warmpool serve` has one) so that "more than the cap" stays small.
+ */
+const capHeadroom = 9;
+/** Kinds of bad client opened per `scale.badClients`: slow, silent, half-line, garbage, never-reading. */
+const badKinds = 5;
 
 /** Until a status request is answered with fewer connections than `cap` (the asker's own included). */
 async function untilBelowCap(socketPath: string, cap: number, timeoutMs: number): Promise<boolean> {
@@ -48,7 +53,8 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
   const socketPath = join(context.workDir, `${poolId}.sock`);
   const notes: string[] = [];
   const help = await commandHelp('serve');
-  const cap = /--max-connections\b/.test(help) ? connectionCap : undefined;
+  // The bad clients (and the greedy one) stay connected throughout; the cap leaves the normal client room.
+  const cap = /--max-connections\b/.test(help) ? scale.badClients * badKinds + 1 + capHeadroom : undefined;
   const clients = new BadClients(socketPath);
   let service: CliProcess | undefined;
   let injected = 0;
@@ -61,7 +67,7 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
     memory.before = await residentMiB(service.pid);
     for (let index = 0; index < scale.badClients; index++) {
       await Promise.all([clients.slow(), clients.silent(), clients.halfLine(), clients.garbage(), clients.neverReading()]);
-      injected += 5;
+      injected += badKinds;
     }
     await clients.greedy(scale.floodGets);
     injected++;
