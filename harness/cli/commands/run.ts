@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { validatePoolId } from '../../../lib/backends/owner.js';
 import { InvalidOptionError, errorMessage } from '../../../lib/errors.js';
 import { createBackendFactory, isBackendName, reapBackendOrphans, resolveBackendSettings } from '../../backend.js';
-import { PoolSource, type ContainerSource } from '../../scheduler/container-source.js';
+import { defaultMaxOutageWaitMs, PoolSource, type ContainerSource } from '../../scheduler/container-source.js';
 import { readJournal, type JournalContents } from '../../scheduler/journal.js';
 import { OutDirUnusableError, runJournaled } from '../../scheduler/journaled-run.js';
 import { ProgressReporter } from '../../scheduler/progress.js';
@@ -25,7 +25,6 @@ import { connectServiceSource } from '../../scheduler/service-source.js';
 import { ServiceUnavailableError } from '../../service/service-errors.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
-
 
 const help = `Usage: warmpool run SUITE.json [options]
        warmpool run [SUITE.json] --resume OUT [options]
@@ -54,7 +53,8 @@ Options:
   --pool-id ID                Pool id of the in-process pool's containers (default: ${defaultPoolId}). Containers
                               of this pool id left by an earlier run that was killed are removed at start
   --checkout-timeout-ms MS    How long a job waits for a container before it ends \`error\`
-                              (default: ${defaultCheckoutTimeoutMs})
+                              (default: ${defaultCheckoutTimeoutMs}); time the in-process pool's engine cannot be
+                              reached does not count, up to ${defaultMaxOutageWaitMs / 60_000} minutes
 
 Statuses: passed (exit 0), failed (other exit code), timeout (killed with its container), error (no container,
 or the infrastructure failed, e.g. the engine killed the container under the command; failed and error jobs are
