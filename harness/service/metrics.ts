@@ -43,7 +43,9 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
   gauge('warmpool_held_containers', 'Containers handed out and not yet released', () => service.status().held);
   gauge('warmpool_connections', 'Open client connections', () => service.status().connections);
   gauge('warmpool_max_connections', 'Client connections the service takes at once (lowered by the open-file limit)', () => service.status().maxConnections);
-  gauge('warmpool_pending_removals', 'Containers whose removal failed and is being retried', () => service.status().pendingRemovals);
+  gauge('warmpool_pending_removals', 'Containers the service or its pool must still remove (failed removals are retried)', () => service.status().pendingRemovals);
+  gauge('warmpool_engine_available', '1 while the pool can reach its engine, 0 during an outage (creation paused)', () => (pool.engineState === 'available' ? 1 : 0));
+  gauge('warmpool_set_aside_containers', 'Ready containers held back during an engine outage', () => pool.setAside);
 
   const creations = new Counter({ name: 'warmpool_creations_total', help: 'Container creations, by result', labelNames: ['result'], registers: [registry] });
   const errors = new Counter({ name: 'warmpool_errors_total', help: 'Errors queued: failed or timed-out creations, failed destroys', registers: [registry] });
@@ -80,6 +82,13 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
     labelNames: ['code'],
     registers: [registry],
   });
+  const deaths = new Counter({
+    name: 'warmpool_container_deaths_total',
+    help: 'Ready containers found dead (and replaced), by reason and whether the OOM killer ended them',
+    labelNames: ['reason', 'oom'],
+    registers: [registry],
+  });
+  const outages = new Counter({ name: 'warmpool_engine_outages_total', help: 'Times the engine became unreachable', registers: [registry] });
   for (const result of ['created', 'failed', 'timeout']) creations.inc({ result }, 0);
 
   const unsubscribe = [
@@ -100,6 +109,10 @@ export function createServiceMetrics<C extends Container>(pool: Pool<C>, service
       destroyed.inc({ reason, result: ok ? 'ok' : 'failed' });
       // Every failed attempt is in destroyed_total; only the first of each container is a queued error.
       if (!ok && attempt === 0) errors.inc();
+    }),
+    pool.on('death', ({ reason, oomKilled }) => deaths.inc({ reason, oom: oomKilled ? 'yes' : 'no' })),
+    pool.on('engine', ({ state }) => {
+      if (state === 'unavailable') outages.inc();
     }),
     service.on('refusal', ({ code }) => refusals.inc({ code })),
     service.on('acceptError', ({ code }) => acceptErrors.inc({ code })),

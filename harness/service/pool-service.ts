@@ -117,6 +117,8 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   #connectionLimit: number;
   /** Refused connections still open while their client reads the answer (see refuse-socket.ts). */
   #refusing = 0;
+  /** Ready containers the pool found dead (and replaced) since the service started. */
+  #deaths = 0;
   #shutdown: Promise<ShutdownReport> | undefined;
   #resolveClosed!: (report: ShutdownReport) => void;
   /** Settles when the service has shut down, whoever asked (a signal, a `shutdown` request). */
@@ -154,6 +156,11 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       this.#pool.on('destroy', (event) => {
         if (!event.ok) this.#collectPoolErrors();
       }),
+      this.#pool.on('death', () => {
+        this.#deaths++;
+        this.#collectPoolErrors();
+      }),
+      this.#pool.on('engine', () => this.#collectPoolErrors()),
     ];
   }
 
@@ -215,7 +222,10 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       kept: this.#held.keptCount,
       connections: this.#connections.size,
       maxConnections: this.#connectionLimit,
-      pendingRemovals: this.#removals.size,
+      engine: this.#pool.engineState,
+      setAside: this.#pool.setAside,
+      deaths: this.#deaths,
+      pendingRemovals: this.#removals.size + this.#pool.pendingRemovals,
       pid: process.pid,
       metricsUrl: this.metricsUrl,
     };
@@ -387,7 +397,9 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   }
 
   #recordError(error: Error, at = this.clock.now()): void {
-    this.logger.warn(`${codeOf(error)}: ${error.message}`);
+    const code = codeOf(error);
+    // The pool logs deaths and engine outages itself; the others it leaves to whoever drains its queue.
+    if (!loggedByPool.has(code)) this.logger.warn(`${code}: ${error.message}`);
     this.#errors.push(error, at);
   }
 
@@ -408,10 +420,10 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     // The pool's cleanup (its ready containers, its creations) and the service's removals share the one timeout.
     const [poolNotRemoved, serviceNotRemoved] = await Promise.all([
       this.#pool.cleanup({ timeoutMs }).then(
-        (result: unknown) => notRemovedOf(result),
+        (result) => result.notRemoved,
         (error: unknown) => {
           clean = false;
-          this.logger.error(`pool cleanup: ${errorMessage(error)}`);
+          this.logger.error(`pool cleanup: ${errorMessage(error)}; ${this.#pool.pendingRemovals} of its removals still pending`);
           return [];
         },
       ),
@@ -455,11 +467,8 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   }
 }
 
-/** `pool.cleanup()`'s `notRemoved`, for pools that report it. */
-function notRemovedOf(result: unknown): string[] {
-  const names = (result as { notRemoved?: unknown } | undefined)?.notRemoved;
-  return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
-}
+/** Codes of the pool's errors that the pool logs itself when they happen. */
+const loggedByPool = new Set(['ERR_WARMPOOL_CONTAINER_DIED', 'ERR_WARMPOOL_ENGINE_UNAVAILABLE', 'ERR_WARMPOOL_ENGINE_RECOVERED']);
 
 function codeOf(error: unknown): string {
   return error instanceof WarmpoolError ? error.code : serviceErrorCodes.internal;

@@ -68,7 +68,13 @@ export interface ServiceStatus {
   readonly connections: number;
   /** Connections the service takes at once: `--max-connections`, or fewer if the open-file limit says so. */
   readonly maxConnections: number;
-  /** Handed-out containers whose removal failed and is being retried. */
+  /** The engine as the pool sees it: `unavailable` during an outage (creation paused, probing with backoff). */
+  readonly engine: 'available' | 'unavailable';
+  /** Ready containers held back during an engine outage until the engine lists them again. */
+  readonly setAside: number;
+  /** Ready containers the pool found dead (and replaced) since the service started. */
+  readonly deaths: number;
+  /** Containers the service or its pool must remove and has not yet (a failed removal is retried until it succeeds). */
   readonly pendingRemovals: number;
   readonly pid: number;
   /** Where Prometheus can scrape the service, or null without `--metrics-port`. */

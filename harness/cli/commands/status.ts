@@ -6,7 +6,7 @@ import { exitCodes, type CliCommand } from '../command.js';
 const help = `Usage: warmpool status [--socket PATH | --pool-id ID] [--json]
 
 Shows the pool service's state: ready containers, creations in flight, waiting clients, containers handed out,
-queued errors.
+the engine's state, dead containers replaced, removals still pending, queued errors, clients.
 
 Options:
 ${socketHelp}
@@ -37,10 +37,12 @@ export function formatStatus(status: ServiceStatus): string {
     ['creating', String(status.workers)],
     ['waiting', String(status.waiting)],
     ['held', `${status.held}${status.kept > 0 ? ` (${status.kept} kept)` : ''}`],
+    ['engine', status.engine === 'available' ? 'available' : `unavailable: creation paused, probing${status.setAside > 0 ? `; ${status.setAside} ready set aside` : ''}`],
+    ['deaths', `${status.deaths} ready container(s) found dead and replaced`],
     ['throttled', status.throttled ? 'yes: too many creations failed in the last hour' : 'no'],
     ['errors', `${status.errors} queued${status.errorsDropped > 0 ? `, ${status.errorsDropped} dropped` : ''} (warmpool errors)`],
     ['clients', `${status.connections} (at most ${status.maxConnections})`],
-    ['removing', status.pendingRemovals > 0 ? `${status.pendingRemovals} container(s) whose removal failed; retrying` : '0'],
+    ['removing', `${status.pendingRemovals}${status.pendingRemovals > 0 ? ' (a failed removal is retried until it succeeds)' : ''}`],
     ['pid', String(status.pid)],
     ['metrics', status.metricsUrl ?? 'off'],
   ];
