@@ -1,8 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../lib/errors.js';
 import { PoolClient, type ServiceStatus } from '../client/pool-client.js';
 import type { BackendSettings } from '../backend.js';
 import { spawnCli, waitForExit, type CliProcess } from './cli-process.js';
 import { withDeadline } from './deadline.js';
+import type { EngineView } from './engine-view.js';
+import type { ScenarioOutcome } from './fault-figures.js';
 
 export interface ServeOptions {
   readonly socketPath: string;
@@ -149,4 +152,34 @@ export async function normalClientRounds(socketPath: string, rounds: number, get
     }
   }
   return { jobs: rounds, withoutResult, requests: { sent, answered }, reasons: [...reasons].slice(0, 5) };
+}
+
+/** What a service scenario reports: the normal client's rounds, what was left on the engine (then reaped), and notes. */
+export async function serviceScenarioOutcome(
+  view: EngineView,
+  poolId: string,
+  fields: Pick<ScenarioOutcome, 'scenario' | 'title' | 'backend' | 'faultsInjected' | 'details'>,
+  rounds: ClientRounds | undefined,
+  plannedRounds: number,
+  notes: string[],
+  startedAt: number,
+): Promise<ScenarioOutcome> {
+  const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
+    notes.push(`listing the engine failed: ${errorMessage(error)}`);
+    return { left: 0, names: [] as string[] };
+  });
+  if (left.left > 0) notes.push(`left on the engine: ${left.names.join(', ')}`);
+  notes.push(...(rounds?.reasons ?? []));
+  return {
+    ...fields,
+    jobsRun: rounds?.jobs ?? 0,
+    // No rounds at all means the service never came back: every planned round is without a result.
+    jobsWithoutResult: rounds ? rounds.withoutResult : plannedRounds,
+    jobsFailedByInfrastructure: 0,
+    deadContainersHandedOut: null,
+    containersLeft: left.left,
+    serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
+    durationMs: Math.round(performance.now() - startedAt),
+    notes,
+  };
 }

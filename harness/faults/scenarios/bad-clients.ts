@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { errorMessage } from '../../../lib/errors.js';
 import { BadClients } from '../bad-clients.js';
 import { commandHelp, type CliProcess } from '../cli-process.js';
 import { EngineView } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
-import { normalClientRounds, serviceStatus, startServe, stopServe, untilServiceReady } from '../serve-process.js';
+import { normalClientRounds, serviceScenarioOutcome, serviceStatus, startServe, stopServe, untilServiceReady } from '../serve-process.js';
 
 /**
  * Room under the connection cap, beyond the bad clients, for the normal client and the suite's status checks.
@@ -96,25 +95,19 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
       await service.exited;
     }
   }
-  const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
-    notes.push(`listing the engine failed: ${errorMessage(error)}`);
-    return { left: 0, names: [] as string[] };
-  });
-  if (left.left > 0) notes.push(`left on the engine: ${left.names.join(', ')}`);
-  notes.push(...(rounds?.reasons ?? []));
-  return {
-    scenario: 'bad-clients',
-    title: 'slow, silent, garbage, never-reading and greedy clients; more connections than the cap',
-    backend: context.backend,
-    faultsInjected: injected,
-    jobsRun: rounds?.jobs ?? 0,
-    jobsWithoutResult: rounds ? rounds.withoutResult : scale.clientRounds,
-    jobsFailedByInfrastructure: 0,
-    deadContainersHandedOut: null,
-    containersLeft: left.left,
-    serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
-    durationMs: Math.round(performance.now() - started),
+  return serviceScenarioOutcome(
+    view,
+    poolId,
+    {
+      scenario: 'bad-clients',
+      title: 'slow, silent, garbage, never-reading and greedy clients; more connections than the cap',
+      backend: context.backend,
+      faultsInjected: injected,
+      details: { poolId, connectionCap: cap ?? null, overCap, floodGets: scale.floodGets, serviceMemoryMiB: memory },
+    },
+    rounds,
+    scale.clientRounds,
     notes,
-    details: { poolId, connectionCap: cap ?? null, overCap, floodGets: scale.floodGets, serviceMemoryMiB: memory },
-  };
+    started,
+  );
 }

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../../../lib/errors.js';
 import { PoolClient, type ServiceContainer } from '../../client/pool-client.js';
 import type { CliProcess } from '../cli-process.js';
 import { EngineView, lxcWatchersOf } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
-import { normalClientRounds, startServe, stopServe, untilServiceReady } from '../serve-process.js';
+import { normalClientRounds, serviceScenarioOutcome, startServe, stopServe, untilServiceReady } from '../serve-process.js';
 
 /**
  * `warmpool serve` SIGKILLed while its pool is creating (and, every other round, while a client holds one of its
@@ -69,25 +68,19 @@ export async function serveSigkill(context: FaultContext): Promise<ScenarioOutco
   // Not a lost figure, but a leak worth seeing: an LXC watch (`lxc-monitor`) whose service was SIGKILLed.
   const orphanWatchers = settings.backend === 'lxc' ? await lxcWatchersOf(settings.lxcPath, poolId) : 0;
   if (orphanWatchers > 0) notes.push(`${orphanWatchers} lxc-monitor process(es) of killed services still running after the last one stopped`);
-  const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
-    notes.push(`listing the engine failed: ${errorMessage(error)}`);
-    return { left: 0, names: [] as string[] };
-  });
-  if (left.left > 0) notes.push(`left on the engine: ${left.names.join(', ')}`);
-  notes.push(...(rounds?.reasons ?? []));
-  return {
-    scenario: 'serve-sigkill',
-    title: '`warmpool serve` SIGKILLed during creations, then started again',
-    backend: context.backend,
-    faultsInjected: injected,
-    jobsRun: rounds?.jobs ?? 0,
-    jobsWithoutResult: rounds ? rounds.withoutResult : scale.clientRounds,
-    jobsFailedByInfrastructure: 0,
-    deadContainersHandedOut: null,
-    containersLeft: left.left,
-    serviceRequests: rounds?.requests ?? { sent: 0, answered: 0 },
-    durationMs: Math.round(performance.now() - started),
+  return serviceScenarioOutcome(
+    view,
+    poolId,
+    {
+      scenario: 'serve-sigkill',
+      title: '`warmpool serve` SIGKILLed during creations, then started again',
+      backend: context.backend,
+      faultsInjected: injected,
+      details: { poolId, orphansAfterKill, watchersAfterKill, orphanWatchers },
+    },
+    rounds,
+    scale.clientRounds,
     notes,
-    details: { poolId, orphansAfterKill, watchersAfterKill, orphanWatchers },
-  };
+    started,
+  );
 }
