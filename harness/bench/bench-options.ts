@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { isBackendName, type BackendName } from '../backend.js';
+import { parseFlags } from '../command-flags.js';
 import { UsageError } from '../usage-error.js';
 import { isPartId, partIds, type PartId } from './figures.js';
 
@@ -61,30 +61,20 @@ function parseSkip(text: string | undefined): Set<PartId> {
 }
 
 export function parseBenchOptions(args: string[]): BenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        backend: { type: 'string' },
-        size: { type: 'string' },
-        workers: { type: 'string' },
-        samples: { type: 'string' },
-        jobs: { type: 'string' },
-        rounds: { type: 'string' },
-        'idle-ms': { type: 'string' },
-        'scale-sizes': { type: 'string' },
-        'scale-gets': { type: 'string' },
-        out: { type: 'string' },
-        skip: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseFlags(args, {
+    backend: { type: 'string' },
+    size: { type: 'string' },
+    workers: { type: 'string' },
+    samples: { type: 'string' },
+    jobs: { type: 'string' },
+    rounds: { type: 'string' },
+    'idle-ms': { type: 'string' },
+    'scale-sizes': { type: 'string' },
+    'scale-gets': { type: 'string' },
+    out: { type: 'string' },
+    skip: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  });
   const backend = values.backend ?? 'docker';
   if (!isBackendName(backend)) throw new UsageError(`--backend expects docker or lxc, got ${JSON.stringify(backend)}`);
   const quick = values.quick;

@@ -1,21 +1,8 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidOptionError } from '../../lib/errors.js';
 import { validatePoolId } from '../../lib/backends/owner.js';
-import { UsageError } from '../usage-error.js';
 import { defaultSocketPath, validateSocketPath } from './socket-file.js';
 
-type FlagOptions = NonNullable<ParseArgsConfig['options']>;
-
-type ParsedFlags<O extends FlagOptions> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
-
-/** `util.parseArgs`, strict, no positionals, with its errors turned into UsageError (exit code 2). */
-export function parseFlags<const O extends FlagOptions>(args: string[], options: O): ParsedFlags<O> {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+export { parseFlags } from '../command-flags.js';
 
 export interface NumberFlagRules {
   readonly min: number;

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { EngineUnavailableError, errorMessage } from '../../../lib/errors.js';
+import { EngineUnavailableError } from '../../../lib/errors.js';
 import { backendNames, isBackendName, type BackendName } from '../../backend.js';
 import { defaultNoticeGraceMs, fullScale, shortScale } from '../../faults/fault-context.js';
 import { faultReportDocument, formatFaultReport, writeFaultReport } from '../../faults/fault-report.js';
 import { runFaults, type BackendFaultReport } from '../../faults/fault-suite.js';
 import { scenarioIds } from '../../faults/scenarios/index.js';
+import { parseFlags } from '../../command-flags.js';
 import { UsageError } from '../../usage-error.js';
 import { exitCodes, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
@@ -52,17 +52,7 @@ interface FaultsArguments {
 }
 
 export function parseFaultsArguments(args: string[]): FaultsArguments {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: { backend: { type: 'string', multiple: true }, short: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } },
-    }));
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
+  const values = parseFlags(args, { backend: { type: 'string', multiple: true }, short: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } });
   const backends = values.backend ?? [];
   if (backends.length === 0) throw new UsageError(`--backend is required: one of ${backendNames.join(', ')}`);
   for (const backend of backends) {
