@@ -129,12 +129,3 @@ export async function cliRun(args: readonly string[], env: NodeJS.ProcessEnv = {
   const { code } = await waitForExit(child, timeoutMs);
   return { code, stdout: child.lines.join('\n'), stderr: child.stderr() };
 }
-
-/**
- * The `--help` text of a CLI command, read from its module rather than a process: which flags it has (a
- * connection cap, `--resume`) decides how a scenario drives it, and a spawn would cost seconds on a busy machine.
- */
-export async function commandHelp(name: 'run' | 'serve'): Promise<string> {
-  const { command } = name === 'run' ? await import('../cli/commands/run.js') : await import('../cli/commands/serve.js');
-  return command.help;
-}

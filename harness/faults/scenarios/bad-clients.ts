@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BadClients } from '../bad-clients.js';
-import { commandHelp, type CliProcess } from '../cli-process.js';
+import type { CliProcess } from '../cli-process.js';
 import { EngineView } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
@@ -10,7 +10,7 @@ import { normalClientRounds, serviceScenarioOutcome, serviceStatus, startServe, 
 
 /**
  * Room under the connection cap, beyond the bad clients, for the normal client and the suite's status checks.
- * The scenario sets the cap itself (when `warmpool serve` has one) so that "more than the cap" stays small.
+ * The scenario sets the cap itself so that "more than the cap" stays small.
  */
 const capHeadroom = 9;
 /** Kinds of bad client opened per `scale.badClients`: slow, silent, half-line, garbage, never-reading. */
@@ -39,7 +39,7 @@ async function residentMiB(pid: number): Promise<number | null> {
 
 /**
  * Slow, silent, half-line, garbage-sending, never-reading and greedy clients against `warmpool serve`, then a
- * burst of connections past its cap (or, without one, many idle connections), closed again. With the bad
+ * burst of connections past its cap, closed again. With the bad
  * clients still connected, a normal client must be served: status, a container within its timeout, a command
  * run in it, the release.
  */
@@ -51,9 +51,8 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
   const view = new EngineView(settings);
   const socketPath = join(context.workDir, `${poolId}.sock`);
   const notes: string[] = [];
-  const help = await commandHelp('serve');
   // The bad clients (and the greedy one) stay connected throughout; the cap leaves the normal client room.
-  const cap = /--max-connections\b/.test(help) ? scale.badClients * badKinds + 1 + capHeadroom : undefined;
+  const cap = scale.badClients * badKinds + 1 + capHeadroom;
   const clients = new BadClients(socketPath);
   let service: CliProcess | undefined;
   let injected = 0;
@@ -61,7 +60,7 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
   let memory: { before: number | null; after: number | null } = { before: null, after: null };
   let overCap: { opened: number; answeredOrClosed: number } | null = null;
   try {
-    service = await startServe(settings, { socketPath, size: scale.poolSize, extraArgs: cap === undefined ? [] : ['--max-connections', String(cap)] });
+    service = await startServe(settings, { socketPath, size: scale.poolSize, extraArgs: ['--max-connections', String(cap)] });
     await untilServiceReady(socketPath, scale.poolSize, 60_000, signal);
     memory.before = await residentMiB(service.pid);
     for (let index = 0; index < scale.badClients; index++) {
@@ -72,18 +71,17 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
     injected++;
     context.log(`bad-clients: ${injected} bad clients connected (${clients.refused} refused, ${clients.closedByService} closed by the service)`);
     // Past the cap, then back under it: the excess must have been told so, and must not keep the others out.
-    const flood = await clients.flood((cap ?? 0) + scale.extraConnections, 1500);
+    const flood = await clients.flood(cap + scale.extraConnections, 1500);
     injected += flood.opened;
-    overCap = cap === undefined ? null : { opened: flood.opened, answeredOrClosed: flood.answeredOrClosed };
+    overCap = { opened: flood.opened, answeredOrClosed: flood.answeredOrClosed };
     context.log(`bad-clients: ${flood.opened} more connections opened and closed again; ${flood.answeredOrClosed} answered or closed by the service`);
     // The service sees those closes a moment later; until then a new client is (rightly) over the cap.
-    if (cap !== undefined && !(await untilBelowCap(socketPath, cap, 10_000))) notes.push('the service still counted the closed connections 10 s later');
+    if (!(await untilBelowCap(socketPath, cap, 10_000))) notes.push('the service still counted the closed connections 10 s later');
     rounds = await normalClientRounds(socketPath, scale.clientRounds, 20_000, signal);
     memory = { ...memory, after: await residentMiB(service.pid) };
     notes.push(
       `${clients.closedByService} bad connection(s) closed by the service, ${clients.refused} refused, ${clients.open} still open when the normal client was done`,
     );
-    if (cap === undefined) notes.push('`warmpool serve` has no --max-connections: opened (and closed) idle connections beyond the others instead');
     clients.destroyAll();
     const stopped = await stopServe(service);
     service = undefined;
@@ -103,7 +101,7 @@ export async function badClients(context: FaultContext): Promise<ScenarioOutcome
       title: 'slow, silent, garbage, never-reading and greedy clients; more connections than the cap',
       backend: context.backend,
       faultsInjected: injected,
-      details: { poolId, connectionCap: cap ?? null, overCap, floodGets: scale.floodGets, serviceMemoryMiB: memory },
+      details: { poolId, connectionCap: cap, overCap, floodGets: scale.floodGets, serviceMemoryMiB: memory },
     },
     rounds,
     scale.clientRounds,

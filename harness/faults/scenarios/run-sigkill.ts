@@ -2,21 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../../lib/errors.js';
-import { cliRun, commandHelp, spawnCli, type CliProcess } from '../cli-process.js';
+import { cliRun, spawnCli, type CliProcess } from '../cli-process.js';
 import { EngineView } from '../engine-view.js';
 import type { FaultContext } from '../fault-context.js';
 import type { ScenarioOutcome } from '../fault-figures.js';
 import { finishedJobs, jobsDoneIn, readRunResults, verdictStatuses, writeFaultSuite } from '../suite-files.js';
-
-/**
- * The arguments that resume a killed run in `outDir`, if this `warmpool run` can (its help mentions `--resume`):
- * `--resume OUT` when the flag takes the directory, else the suite with `--out OUT --resume`.
- */
-export function resumeArguments(help: string, suite: string, outDir: string): string[] | undefined {
-  const match = /--resume(?:[ =]([A-Z][A-Z_]*))?/.exec(help);
-  if (!match) return undefined;
-  return match[1] === undefined ? ['run', suite, '--out', outDir, '--resume'] : ['run', '--resume', outDir];
-}
 
 /** `warmpool reap` takes only the engine's location. */
 function reapEngineFlags(settings: FaultContext['settings']): string[] {
@@ -24,9 +14,9 @@ function reapEngineFlags(settings: FaultContext['settings']): string[] {
 }
 
 /**
- * `warmpool run` SIGKILLed mid-suite (nothing of it can clean up), then `warmpool reap`; and, if the CLI can
- * resume a run, `--resume`. Lost: a job that had finished before the kill but whose result is not on disk, a
- * job still without a verdict after the resume, and any container left on the engine.
+ * `warmpool run` SIGKILLed mid-suite (nothing of it can clean up), then `warmpool reap` and `--resume`. Lost: a
+ * job that had finished before the kill but whose result is not on disk, a job still without a verdict after the
+ * resume, and any container left on the engine.
  */
 export async function runSigkill(context: FaultContext): Promise<ScenarioOutcome> {
   const started = performance.now();
@@ -36,7 +26,6 @@ export async function runSigkill(context: FaultContext): Promise<ScenarioOutcome
   const view = new EngineView(settings);
   const notes: string[] = [];
   const suite = await writeFaultSuite(context.workDir, poolId, scale.jobs, { jobMs: 300, retries: 0 });
-  const help = await commandHelp('run');
   let injected = 0;
   let lost = 0;
   let infrastructure = 0;
@@ -61,22 +50,17 @@ export async function runSigkill(context: FaultContext): Promise<ScenarioOutcome
 
       const reap = await cliRun(['reap', '--backend', settings.backend, '--pool-id', poolId, ...reapEngineFlags(settings)]);
       if (reap.code !== 0) notes.push(`warmpool reap exited ${reap.code}: ${reap.stderr.slice(-300)}`);
-      const resume = resumeArguments(help, suite, outDir);
-      if (resume) {
-        const resumedRun = await cliRun([...resume, ...(resume.includes(suite) ? base : []), '--checkout-timeout-ms', String(scale.checkoutTimeoutMs)]);
-        resumed++;
-        if (resumedRun.code !== 0) notes.push(`the resumed run exited ${resumedRun.code}: ${resumedRun.stderr.slice(-300)}`);
-      }
+      const resumedRun = await cliRun(['run', '--resume', outDir, '--checkout-timeout-ms', String(scale.checkoutTimeoutMs)]);
+      resumed++;
+      if (resumedRun.code !== 0) notes.push(`the resumed run exited ${resumedRun.code}: ${resumedRun.stderr.slice(-300)}`);
       const results = await readRunResults(outDir);
       const byName = new Map((results?.jobs ?? []).map((job) => [job.name, job]));
       const missing = [...finished].filter((name) => !verdictStatuses.has(byName.get(name)?.status ?? ''));
       lost += missing.length;
       if (missing.length > 0) notes.push(`round ${round + 1}: ${missing.length} of ${finished.size} jobs finished before the kill have no result on disk`);
-      if (resume) {
-        const unfinished = scale.jobs - [...byName.values()].filter((job) => verdictStatuses.has(job.status)).length;
-        lost += Math.max(0, unfinished - missing.length);
-        infrastructure += [...byName.values()].filter((job) => job.status !== 'passed').length;
-      }
+      const unfinished = scale.jobs - [...byName.values()].filter((job) => verdictStatuses.has(job.status)).length;
+      lost += Math.max(0, unfinished - missing.length);
+      infrastructure += [...byName.values()].filter((job) => job.status !== 'passed').length;
       context.log(`run-sigkill: round ${round + 1}: SIGKILLed after ${finished.size} jobs; ${missing.length} finished job(s) without a result on disk`);
     }
   } finally {
@@ -85,7 +69,6 @@ export async function runSigkill(context: FaultContext): Promise<ScenarioOutcome
       await run.exited;
     }
   }
-  if (resumed === 0) notes.push('`warmpool run` has no --resume: only the jobs finished before each kill are judged');
   const left = await view.countLeftAndReap(poolId).catch((error: unknown) => {
     notes.push(`listing the engine failed: ${errorMessage(error)}`);
     return { left: 0, names: [] as string[] };
