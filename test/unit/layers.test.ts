@@ -35,8 +35,6 @@ const knownExceptions = new Set([
   'harness/bench/service-checkout.ts -> fixtures/engines/engine-config.ts',
   // The scale benchmark (part 7) measures pool bookkeeping with the fake factory; it belongs in harness/ or lib/.
   'harness/bench/pool-scale.ts -> fixtures/fake-factory.ts',
-  // exitCodes and CliIo: the client's CLI helper (withClient) reports in CLI terms.
-  'harness/client/with-client.ts -> harness/cli/command.ts',
 ]);
 
 async function tsFiles(dir: string): Promise<string[]> {

@@ -1,5 +1,5 @@
 import { parseFlags, parseIntegerFlag, socketFlags, socketFromFlags, socketHelp } from '../../service/cli-flags.js';
-import { withClient } from '../../client/with-client.js';
+import { withClient } from '../with-client.js';
 import { exitCodes, type CliCommand } from '../command.js';
 
 const defaultTimeoutMs = 60_000;

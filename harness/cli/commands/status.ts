@@ -1,6 +1,6 @@
 import type { ServiceStatus } from '../../service/protocol.js';
 import { parseFlags, socketFlags, socketFromFlags, socketHelp } from '../../service/cli-flags.js';
-import { withClient } from '../../client/with-client.js';
+import { withClient } from '../with-client.js';
 import { exitCodes, type CliCommand } from '../command.js';
 
 const help = `Usage: warmpool status [--socket PATH | --pool-id ID] [--json]

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseFlags, parseIntegerFlag, socketFlags, socketFromFlags, socketHelp } from '../../service/cli-flags.js';
-import { withClient } from '../../client/with-client.js';
+import { withClient } from '../with-client.js';
 import { exitCodes, type CliCommand } from '../command.js';
 
 const defaultTimeoutMs = 120_000;

@@ -1,6 +1,6 @@
-import { exitCodes, type CliIo } from '../cli/command.js';
+import { exitCodes, type CliIo } from './command.js';
 import { ServiceRequestError, ServiceUnavailableError } from '../service/service-errors.js';
-import { PoolClient } from './pool-client.js';
+import { PoolClient } from '../client/pool-client.js';
 
 /**
  * Runs one CLI command against the service: connects, runs `action`, closes. A service that cannot be reached
