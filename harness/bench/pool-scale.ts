@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pool } from '../../lib/index.js';
-import { instantFactory } from '../../fixtures/fake-factory.js';
+import { InstantFactory } from './instant-factory.js';
 import { whenFull } from './when-full.js';
 
 export interface ScaleResult {
@@ -20,7 +20,7 @@ export interface ScaleResult {
 }
 
 export async function measurePoolScale(size: number, gets: number): Promise<ScaleResult> {
-  const pool = new Pool(instantFactory(), { size, maxWorkers: 5 });
+  const pool = new Pool(new InstantFactory(), { size, maxWorkers: 5 });
   const fillStart = performance.now();
   await whenFull(pool);
   const fillMs = performance.now() - fillStart;

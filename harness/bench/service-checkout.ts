@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../lib/errors.js';
-import { repoRoot } from '../../fixtures/engines/engine-config.js';
+import { packageRoot } from '../engine-config.js';
 import type { BackendSettings } from '../backend.js';
 import { PoolClient } from '../client/pool-client.js';
 import { measureProcessIdleCost, idleSettleMs, type IdleCostResult } from './idle-cost.js';
@@ -100,7 +100,7 @@ function startService(settings: BackendSettings, options: ServiceCheckoutOptions
   const args = [
     '--import',
     'tsx',
-    join(repoRoot, 'harness/cli/warmpool.ts'),
+    join(packageRoot, 'harness/cli/warmpool.ts'),
     'serve',
     '--backend',
     settings.backend,
@@ -116,7 +116,7 @@ function startService(settings: BackendSettings, options: ServiceCheckoutOptions
     'warn',
     ...engineFlags,
   ];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: packageRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   const service: RunningService = {
     child,
     exited: once(child, 'exit').then(([code]) => code as number | null, () => null),

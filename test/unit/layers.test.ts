@@ -26,17 +26,6 @@ const rules: readonly Rule[] = [
   { what: 'nothing outside harness/cli/ imports the CLI', from: 'harness/', forbidden: ['harness/cli/'], except: ['harness/cli/'] },
 ];
 
-/**
- * Violations that exist in files owned by others, to be fixed there: `importer -> imported`. A violation not in
- * this list fails the test; one that is fixed is reported by `t.log` so the entry can go.
- */
-const knownExceptions = new Set([
-  // The repository root, for spawning the CLI under tsx; harness/engine-config.ts exports it as packageRoot.
-  'harness/bench/service-checkout.ts -> fixtures/engines/engine-config.ts',
-  // The scale benchmark (part 7) measures pool bookkeeping with the fake factory; it belongs in harness/ or lib/.
-  'harness/bench/pool-scale.ts -> fixtures/fake-factory.ts',
-]);
-
 async function tsFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(root, dir), { withFileTypes: true, recursive: true });
   return entries
@@ -95,8 +84,5 @@ test('layers point down: lib → nothing above it, harness → no fixtures, only
       }
     }
   }
-  const unexpected = violations.filter((edge) => !knownExceptions.has(edge));
-  t.deepEqual(unexpected, [], `imports against the layers:\n${unexpected.join('\n')}`);
-  const fixed = [...knownExceptions].filter((edge) => !violations.includes(edge));
-  if (fixed.length > 0) t.log(`known exceptions no longer needed (remove them from this test): ${fixed.join(', ')}`);
+  t.deepEqual(violations, [], `imports against the layers:\n${violations.join('\n')}`);
 });
