@@ -23,6 +23,7 @@ import { LinkedQueue } from './linked-queue.js';
 import { PoolEventEmitter, type PoolEventName, type PoolListener } from './pool-events.js';
 import { resolvePoolOptions, validateDurationMs, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import { ReadySet } from './ready-set.js';
+import { RecentDeaths } from './recent-deaths.js';
 import { RemovalQueue } from './removal-queue.js';
 
 export interface GetOptions {
@@ -53,6 +54,19 @@ export type EngineState = 'available' | 'unavailable';
 const retryBaseMs = 250;
 /** A listing (probe or reconcile) the engine accepted and never answered counts as no answer after this. */
 const probeTimeoutMs = 10_000;
+/**
+ * Deaths of unknown containers reported while creations run are kept this long, and this many at most, in
+ * case a creation then delivers one of them (it died before its creation was done). The gap is the rest of
+ * one creation, usually milliseconds; these bounds leave a wide margin and cost a few hundred kB at most.
+ */
+const unplacedDeathMaxAgeMs = 60_000;
+const unplacedDeathCapacity = 1_000;
+
+/** A promise and the function that resolves it. */
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
 
 /**
  * A pool of ready containers. Its monitor reacts to events (a creation ended, a container was taken, a
@@ -60,8 +74,9 @@ const probeTimeoutMs = 10_000;
  * creations in flight. A full, healthy pool does no work at all: there is no timer and no polling.
  *
  * It tells the truth about what it holds: when the factory can watch its engine, a ready container that dies
- * leaves the ready set at once, is reported, removed and replaced; after every reconnection of the watch the
- * ready set is reconciled with the engine's list. An engine outage is one state (`engineState`), not a storm
+ * leaves the ready set at once, is reported, removed and replaced; so does one whose death the engine reported
+ * before its creation was done (it is never made ready). After every reconnection of the watch, and whenever
+ * a caller asks (`reconcile()`), the ready set is reconciled with the engine's list. An engine outage is one state (`engineState`), not a storm
  * of failures: ready containers are set aside, creation stops, the engine is probed with backoff, and the
  * pool resumes by itself. Every removal goes through a queue that retries until the container is gone.
  */
@@ -83,9 +98,13 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   readonly #probeBackoff: BackoffPolicy;
   /** Aborted by cleanup: ends the watch and any probe or listing in flight. */
   readonly #lifetime = new AbortController();
+  /** Deaths of ids the pool did not hold, heard while creations ran: a creation may still deliver one of them. */
+  readonly #unplacedDeaths: RecentDeaths;
   #outage: EngineOutage | undefined;
-  #reconciling: Promise<void> | undefined;
-  #reconcileAgain = false;
+  /** The reconcile loop runs: a reconcile asked for now joins its next listing. */
+  #reconcileRunning = false;
+  /** The reconciles asked for since the running listing was asked for: one listing serves them all. */
+  #nextReconcile: Deferred | undefined;
   /** False from the watch's `disconnected` to its next `connected`. */
   #watchConnected = true;
   /** The next check of the engine while the watch is disconnected, and how many were made. */
@@ -107,6 +126,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     const { clock, random, maxWorkers } = this.#options;
     this.#errors = new ErrorQueue(this.#options.errorQueueCapacity);
     this.#errorWindow = new ErrorWindow(this.#options.maxErrorsPerHour);
+    this.#unplacedDeaths = new RecentDeaths(clock, { capacity: unplacedDeathCapacity, maxAgeMs: unplacedDeathMaxAgeMs });
     this.#events = new PoolEventEmitter(this.#options.logger);
     this.#creationBackoff = new CreationBackoff(
       clock,
@@ -244,6 +264,24 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     return { notRemoved: this.#removals.pendingNames() };
   }
 
+  /**
+   * Checks the whole ready set against the engine's list of running containers, in one engine call, and
+   * drops the ready containers it no longer runs: each is reported (ContainerDiedError, reason
+   * `not-running`), removed and replaced. Call it when a container just checked out turns out dead at first
+   * use: whatever killed it may have killed the others too, and this finds them all at once instead of
+   * handing them out one by one.
+   *
+   * Calls made while a listing is being prepared share it; a call made while one is already out waits for the
+   * next, which then serves every call made in the meantime. Never rejects. It resolves at once when the
+   * factory cannot list its containers (no `listRunning()`), when the pool is closed, and during an engine
+   * outage's probing (nothing is ready then; the probe checks the containers set aside). A listing that
+   * cannot reach the engine starts an outage, as a failed creation does; any other failure of the listing is
+   * logged and leaves the ready set as it was.
+   */
+  reconcile(): Promise<void> {
+    return this.#reconcile();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.cleanup();
   }
@@ -252,6 +290,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     const { clock, logger } = this.#options;
     this.#closed = true;
     this.#lifetime.abort(new PoolClosedError());
+    this.#unplacedDeaths.clear();
     clock.clearTimeout(this.#disconnectedCheckTimer);
     this.#disconnectedCheckTimer = undefined;
     if (this.#throttleTimer !== undefined) clock.clearTimeout(this.#throttleTimer);
@@ -343,7 +382,11 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #onCreated(worker: CreationWorker<C>, container: C): void {
     this.#workers.delete(worker);
     this.#creationBackoff.succeeded();
-    this.#offer(container);
+    // The engine may have reported its death before the creation was done (killed right after its readiness
+    // check, say): then it is dead on arrival, and must be neither handed out nor made ready.
+    const death = this.#unplacedDeaths.take(container.id);
+    if (death === undefined) this.#offer(container);
+    else this.#containerDied(container, death.reason, death.exitCode, death.oomKilled);
     // Emitted once the container is placed, so a listener sees the pool as it now is.
     this.#events.emit('creation', { outcome: 'created', durationMs: this.#options.clock.now() - worker.startedAt });
     if (this.#outage) this.#createdDuringOutage(this.#outage);
@@ -431,11 +474,15 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
   }
 
-  /** Only a container the pool holds counts: a checked-out one is its caller's, and a second event is a repeat. */
+  /**
+   * Only a container the pool holds counts: a checked-out one is its caller's, and a second event is a repeat.
+   * An id the pool does not hold may also be one a creation is about to deliver: while creations run, such a
+   * death is remembered for a while, and `#onCreated` checks it.
+   */
   #onDeathEvent(death: ContainerDeath): void {
     const container = this.#ready.remove(death.id) ?? this.#setAside.remove(death.id);
-    if (container === undefined) return;
-    this.#containerDied(container, death.reason, death.exitCode, death.oomKilled);
+    if (container !== undefined) this.#containerDied(container, death.reason, death.exitCode, death.oomKilled);
+    else if (this.#workers.size > 0) this.#unplacedDeaths.remember(death);
   }
 
   #onWatchConnected(): void {
@@ -484,37 +531,62 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   }
 
   /**
-   * Drops the ready containers the engine no longer runs (deaths missed while the watch was away). Only those
-   * already ready when the listing was asked for are checked: one made since is not in it, and is alive.
-   * One reconcile at a time; a request during one runs another after it.
+   * Asks for a reconcile; resolves once a listing asked for after this call has been applied (or failed).
+   * One reconcile runs at a time: calls made before its listing is asked for share it, and calls made while
+   * it is out share the next one.
    */
-  async #reconcile(): Promise<void> {
-    if (typeof this.#factory.listRunning !== 'function') return;
-    if (this.#reconciling) {
-      this.#reconcileAgain = true;
+  #reconcile(): Promise<void> {
+    if (typeof this.#factory.listRunning !== 'function' || this.isClosed) return Promise.resolve();
+    this.#nextReconcile ??= deferred();
+    const { promise } = this.#nextReconcile;
+    if (!this.#reconcileRunning) {
+      this.#reconcileRunning = true;
+      void this.#reconcileWhileAsked();
+    }
+    return promise;
+  }
+
+  async #reconcileWhileAsked(): Promise<void> {
+    try {
+      // Calls made in this same turn of the event loop join the first listing instead of asking for another.
+      await Promise.resolve();
+      for (let asked = this.#nextReconcile; asked !== undefined; asked = this.#nextReconcile) {
+        this.#nextReconcile = undefined;
+        try {
+          // Nothing is ready while an outage is probing, and the probe checks what was set aside.
+          if (!this.isClosed && this.#outage?.phase !== 'probing') await this.#reconcileOnce();
+        } catch (error) {
+          this.#options.logger.error('reconcile failed; the ready set was left as it was', error);
+        } finally {
+          asked.resolve();
+        }
+      }
+    } finally {
+      // No await since the loop found nothing more asked for: a call from now on starts a new loop.
+      this.#reconcileRunning = false;
+    }
+  }
+
+  /**
+   * Drops the ready containers the engine no longer runs (deaths missed while the watch was away, or deaths
+   * a caller suspects). Only those already ready when the listing was asked for are checked: one made since
+   * is not in it, and is alive.
+   */
+  async #reconcileOnce(): Promise<void> {
+    const stamp = this.#ready.nextStamp;
+    const listing = await listRunningWithin(this.#factory, this.#options.clock, probeTimeoutMs, this.#lifetime.signal);
+    if (this.isClosed) return;
+    if ('error' in listing) {
+      const engineError = findEngineUnavailable(listing.error);
+      if (engineError) this.#engineUnreachable(engineError);
+      else this.#options.logger.warn(`reconcile: listing the engine's containers failed: ${errorMessage(listing.error)}`);
       return;
     }
-    const run = async (): Promise<void> => {
-      do {
-        this.#reconcileAgain = false;
-        const stamp = this.#ready.nextStamp;
-        const listing = await listRunningWithin(this.#factory, this.#options.clock, probeTimeoutMs, this.#lifetime.signal);
-        if (this.isClosed) return;
-        if ('error' in listing) {
-          const engineError = findEngineUnavailable(listing.error);
-          if (engineError) this.#engineUnreachable(engineError);
-          else this.#options.logger.warn(`reconcile: listing the engine's containers failed: ${errorMessage(listing.error)}`);
-          return;
-        }
-        for (const container of this.#ready.addedBefore(stamp)) {
-          if (listing.running.has(container.id)) continue;
-          this.#ready.remove(container.id);
-          this.#containerDied(container, 'not-running', undefined, false);
-        }
-      } while (this.#reconcileAgain && !this.#outage);
-    };
-    this.#reconciling = run().finally(() => (this.#reconciling = undefined));
-    await this.#reconciling;
+    for (const container of this.#ready.addedBefore(stamp)) {
+      if (listing.running.has(container.id)) continue;
+      this.#ready.remove(container.id);
+      this.#containerDied(container, 'not-running', undefined, false);
+    }
   }
 
   // ---- Engine outages ----
@@ -600,6 +672,12 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     this.#removals.retryNow();
     this.#checkWhileDisconnected();
   }
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
 }
 
 function validateGetOptions(options: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {
