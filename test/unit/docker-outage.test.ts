@@ -206,9 +206,13 @@ test('destroy(): idempotent; during an outage it rejects with EngineUnavailableE
   await t.notThrowsAsync(container.destroy());
   t.is(docker.calls.filter((call) => call === 'remove').length, 2, 'a finished destroy is not repeated');
 
+  // Being removed by another call is not gone yet: destroy waits (see docker-remove.test.ts) until the engine says 404.
   const busy = openDockerContainer({ backend: 'docker', id: 'def', name: 'warmpool-y' }, { docker: docker as never });
-  docker.on.remove = () => Promise.reject(answer(409, 'removal of container def is already in progress'));
+  let busyRemoves = 0;
+  docker.on.remove = () =>
+    Promise.reject(busyRemoves++ === 0 ? answer(409, 'removal of container def is already in progress') : answer(404, 'No such container: def'));
   await t.notThrowsAsync(busy.destroy());
+  t.is(busyRemoves, 2);
   const failing = openDockerContainer({ backend: 'docker', id: 'ghi', name: 'warmpool-z' }, { docker: docker as never });
   docker.on.remove = () => Promise.reject(answer(500, 'device or resource busy'));
   await t.throwsAsync(failing.destroy(), { instanceOf: BackendError });

@@ -1,11 +1,15 @@
 import type Dockerode from 'dockerode';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { systemClock } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
 import { BackendError, EngineUnavailableError, InvalidOptionError, errorMessage } from '../../errors.js';
-import { engineStatusCode, forceRemove, isEngineDown, resolveDockerEngine } from './docker-engine.js';
+import { engineStatusCode, isEngineDown, resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
+import { validateClock } from './docker-factory-options.js';
+import { forceRemove } from './docker-remove.js';
 import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
 import type { TarEntry } from './single-file-tar.js';
 
@@ -16,14 +20,17 @@ const maxSymlinkHops = 8;
 export class DockerContainer implements RunnableContainer, AsyncDisposable {
   readonly backend = 'docker' as const;
   readonly #docker: Dockerode;
+  readonly #clock: Clock;
   #destroyed: Promise<void> | undefined;
 
   constructor(
     docker: Dockerode,
     readonly id: string,
     readonly name: string,
+    clock: Clock = systemClock,
   ) {
     this.#docker = docker;
+    this.#clock = clock;
   }
 
   describe(): ContainerDescriptor {
@@ -88,12 +95,14 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   }
 
   /**
-   * Force-removes the container. Idempotent: a container already gone, or being removed, counts as destroyed.
-   * Rejects with EngineUnavailableError when the engine cannot be reached (the container may still be there:
-   * call again later), with BackendError for any other failure.
+   * Force-removes the container, and resolves only once the engine says it is gone. Idempotent: a container
+   * already gone counts as destroyed; one being removed by another call is waited for (up to 30 s, see
+   * `forceRemove`), because that removal may still fail. Rejects with EngineUnavailableError when the engine
+   * cannot be reached, also in the middle of that wait (the container may still be there: call again later),
+   * with BackendError for any other failure, a removal still in progress after the wait included.
    */
   destroy(): Promise<void> {
-    this.#destroyed ??= forceRemove(this.#docker, this.id).catch(async (error: unknown) => {
+    this.#destroyed ??= forceRemove(this.#docker, this.id, { clock: this.#clock }).catch(async (error: unknown) => {
       this.#destroyed = undefined;
       const message = `Removing container ${this.name} failed: ${errorMessage(error)}`;
       if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
@@ -124,6 +133,8 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
 export interface OpenDockerContainerOptions {
   /** The engine the container lives on. @default as DockerFactory's `docker` option */
   readonly docker?: DockerEngine;
+  /** Time for `destroy()`'s wait for a removal in progress. @default the system clock */
+  readonly clock?: Clock;
 }
 
 /** A DockerContainer for a descriptor from `describe()`, possibly made by another process. Does not call the engine. */
@@ -142,7 +153,8 @@ export function openDockerContainer(
     const expected = 'a Docker container descriptor ({ backend: "docker", id, name })';
     throw new InvalidOptionError('descriptor', descriptor, expected);
   }
-  return new DockerContainer(resolveDockerEngine(options.docker), descriptor.id, descriptor.name);
+  const clock = validateClock(options.clock);
+  return new DockerContainer(resolveDockerEngine(options.docker), descriptor.id, descriptor.name, clock);
 }
 
 function splitFilePath(path: unknown): { dir: string; base: string } {

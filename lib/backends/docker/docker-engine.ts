@@ -50,22 +50,6 @@ export function engineStatusCode(error: unknown): number | undefined {
   return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
-/** A remove that failed because the container is gone or already being removed: for an idempotent destroy, done. */
-export function isAlreadyRemoved(error: unknown): boolean {
-  const status = engineStatusCode(error);
-  if (status === 404) return true;
-  return status === 409 && /already in progress/i.test(error instanceof Error ? error.message : String(error));
-}
-
-/** Force-removes a container with its anonymous volumes; a container already gone counts as removed. */
-export async function forceRemove(docker: Dockerode, idOrName: string): Promise<void> {
-  try {
-    await docker.getContainer(idOrName).remove({ force: true, v: true });
-  } catch (error) {
-    if (!isAlreadyRemoved(error)) throw error;
-  }
-}
-
 /**
  * True when an engine call failed because the engine itself cannot be reached, judged from the error alone: the
  * socket is missing (dockerd removes it first when it stops) or refuses, the connection broke mid-call (dockerd

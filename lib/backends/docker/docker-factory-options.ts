@@ -199,7 +199,8 @@ function validateDuration(option: string, value: unknown, fallback: number, allo
   return value;
 }
 
-function validateClock(clock: unknown): Clock {
+/** The `clock` option: undefined for the system clock, or a Clock. @throws InvalidOptionError */
+export function validateClock(clock: unknown): Clock {
   if (clock === undefined) return systemClock;
   const valid =
     typeof clock === 'object' &&

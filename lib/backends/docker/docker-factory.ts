@@ -14,7 +14,6 @@ import { DockerContainer } from './docker-container.js';
 import {
   engineAnswers,
   engineStatusCode,
-  forceRemove,
   isEngineDown,
   isEngineUnreachable,
   neverReachedEngine,
@@ -25,6 +24,7 @@ import type { DockerFactoryOptions, ResolvedDockerFactoryOptions } from './docke
 import { DockerImageSupply } from './docker-image.js';
 import { dockerContainerName, ownerLabels, poolLabel, poolLabelFilter } from './docker-labels.js';
 import { LeftoverRemovals } from './docker-leftover-removals.js';
+import { forceRemove } from './docker-remove.js';
 import { watchDockerDeaths } from './docker-watch.js';
 
 /**
@@ -157,7 +157,7 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
       if (engineStatusCode(error) === 404) throw new ImageUnavailableError(image, error);
       throw new BackendError(`Creating container ${name} failed: ${errorMessage(error)}`, { cause: error });
     }
-    return new DockerContainer(docker, created.id, name);
+    return new DockerContainer(docker, created.id, name, this.#options.clock);
   }
 
   async #start(container: DockerContainer): Promise<void> {
@@ -213,7 +213,7 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
     const { docker } = this.#options;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await forceRemove(docker, idOrName);
+        await forceRemove(docker, idOrName, { clock: this.#options.clock });
         return;
       } catch (error) {
         if (isEngineUnreachable(error)) break;

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import { backoffDelayMs } from '../../backoff.js';
 import type { BackoffPolicy } from '../../backoff.js';
 import type { Clock } from '../../clock.js';
-import { forceRemove } from './docker-engine.js';
+import { forceRemove } from './docker-remove.js';
 
 /** From half a second up to 30 s between tries: an engine restart takes seconds, an upgrade maybe a minute. */
 export const leftoverRemovalBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
@@ -63,7 +63,7 @@ export class LeftoverRemovals {
     if (entry === undefined || entry.removing) return;
     entry.removing = true;
     try {
-      await forceRemove(this.#docker, idOrName);
+      await forceRemove(this.#docker, idOrName, { clock: this.#clock });
       this.#pending.delete(idOrName);
     } catch {
       entry.removing = false;

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
 import { isProcessAlive, validatePoolId } from '../owner.js';
-import { forceRemove, resolveDockerEngine } from './docker-engine.js';
+import { resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
 import { hostLabel, pidLabel, poolLabel, poolLabelFilter } from './docker-labels.js';
+import { forceRemove } from './docker-remove.js';
 
 export interface ReapDockerOrphansOptions {
   /** @default as DockerFactory's `docker` option */
