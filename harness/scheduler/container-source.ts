@@ -27,6 +27,12 @@ export interface ContainerSource {
   ready(): number;
   /** Containers the source tries to keep ready. */
   readonly capacity: number;
+  /**
+   * Optional. Called once a container was found dead at first use: whatever killed it (an engine restart) may
+   * have killed the other ready containers too, so the source drops the dead ones in one engine call before the
+   * next checkout, instead of handing them out one by one. Never rejects; resolves early when `signal` aborts.
+   */
+  dropDead?(signal?: AbortSignal): Promise<void>;
   /** Gives back what the source holds (an in-process pool is cleaned up). Idempotent. */
   close(): Promise<void>;
 }
@@ -117,6 +123,26 @@ export class PoolSource implements ContainerSource {
 
   ready(): number {
     return this.#pool.size;
+  }
+
+  /**
+   * The pool's reconcile: one listing of the engine's running containers, and the ready ones not in it are
+   * dropped (and replaced). A listing that fails costs nothing but the call: the next checkout may then meet
+   * another dead container, which the job replaces too.
+   */
+  async dropDead(signal?: AbortSignal): Promise<void> {
+    const reconciled = this.#pool.reconcile().catch(() => undefined);
+    if (signal === undefined) return reconciled;
+    // An interrupted job does not wait for the listing (bounded by the pool's own deadline, but seconds long).
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      if (signal.aborted) done();
+      void reconciled.then(done);
+    });
   }
 
   async checkout({ timeoutMs, signal }: CheckoutOptions): Promise<RunnableContainer> {

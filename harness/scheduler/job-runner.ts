@@ -10,6 +10,7 @@ import type { ContainerSource } from './container-source.js';
 import { execWithDeadline } from './exec-deadline.js';
 import { isRetriable, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
 import type { RemovalQueue } from './removal-queue.js';
+import { maxReplacementsFor } from './replacement-bound.js';
 import { jobDirectoryName, type JobSpec } from './suite.js';
 
 export interface JobRunOptions {
@@ -35,7 +36,8 @@ export interface JobRunOptions {
   readonly removals: RemovalQueue;
   /**
    * Containers found dead at first use that one attempt replaces before it gives up and ends `error` (a pool
-   * handing out nothing but dead containers is broken, not unlucky). @default 3
+   * handing out nothing but dead containers is broken, not unlucky). @default max(10, 2 x the source's capacity),
+   * see `maxReplacementsFor`
    */
   readonly maxReplacements?: number;
   /** Time for the liveness re-asks after a failure. @default the system clock */
@@ -138,7 +140,7 @@ type Use =
 /**
  * One attempt: check a container out and run the job in it. A container that turns out dead at first use (the
  * engine killed it while it sat in the pool) is replaced at once by another, without counting an attempt; the
- * attempt records it. Every container goes to the removal queue as soon as the attempt is done with it.
+ * attempt records it. Before the next checkout the source drops the other dead ones it holds, if it can. Every container goes to the removal queue as soon as the attempt is done with it.
  */
 async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions): Promise<AttemptOutcome> {
   const { source, signal } = options;
@@ -163,7 +165,7 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
     warnings,
     ...(replaced.length === 0 ? {} : { replacedContainers: [...replaced] }),
   });
-  const maxReplacements = options.maxReplacements ?? 3;
+  const maxReplacements = options.maxReplacements ?? maxReplacementsFor(source.capacity);
 
   for (;;) {
     options.onPhase?.({ phase: 'waiting', job: job.name, attempt });
@@ -197,6 +199,9 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
       return { result: finish({ status: 'error', exitCode: null, reason, container: container.name, waitMs, runMs: 0 }) };
     }
     options.onPhase?.({ phase: 'replaced', job: job.name, attempt, replaced: replacement });
+    // Once per dead container, not per streak: a second one in a row died after the last listing (or that listing
+    // failed), so the ready set may be stale again. The source coalesces the calls of concurrent jobs.
+    await source.dropDead?.(signal);
   }
 }
 
