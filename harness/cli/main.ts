@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   run: () => import('./commands/run.js'),
   bench: () => import('./commands/bench.js'),
   faults: () => import('./commands/faults.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 export const globalHelp = `Global options (any command, anywhere before \`--\`):
