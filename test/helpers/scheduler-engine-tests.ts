@@ -120,17 +120,16 @@ export function registerSchedulerEngineTests(backend: BackendName): void {
     const missing: Partial<BackendSettings> =
       // A loopback registry that refuses connections: the engine's pull fails at once, without leaving the machine.
       backend === 'docker' ? { dockerImage: '127.0.0.1:1/warmpool/missing:latest' } : { lxcBase: `missing-base-${runId}` };
-    const started = Date.now();
     const none = await runOnEngine(validateSuite({ name: 'no-container', jobs: [{ name: 'unobtainable', command: ['/bin/true'] }] }), {
       poolId: broken,
       size: 1,
       concurrency: 1,
-      checkoutTimeoutMs: 20_000,
+      // Far longer than the test: the reason below says the image failed the job, not this timeout.
+      checkoutTimeoutMs: 120_000,
       settings: missing,
     });
     t.deepEqual(none.document.jobs.map((job) => [job.name, job.status, job.exitCode, job.attempts]), [['unobtainable', 'error', null, 1]]);
     t.regex(none.document.jobs[0]?.reason ?? '', /^no container: Image .* is not available/);
-    t.true(Date.now() - started < 20_000, 'a missing image fails the job before the checkout timeout');
     t.is(findAll(checkJunit(t, none.junit, none.result), 'error').length, 1);
 
     t.deepEqual(await containersOfPool(backend, good), [], 'no container of the run is left');

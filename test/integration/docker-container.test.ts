@@ -73,7 +73,7 @@ test.serial('exec with a timeout kills the command and its children and reports 
   t.is(result.exitCode, timedOutExitCode);
   t.is(result.stdout, 'started\n');
   t.is(result.stderr, '', 'the wrapper pid line is not part of stderr');
-  t.true(elapsedMs >= 300 && elapsedMs < 3_000, `took ${elapsedMs} ms`);
+  t.true(elapsedMs >= 300 && elapsedMs < 20_000, `took ${elapsedMs} ms: killed at its timeout, not after the 41 s sleep`);
   t.notRegex(await processes(), /sleep 4[12]/, 'the command and its background child are gone');
 });
 

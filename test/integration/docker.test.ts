@@ -94,7 +94,7 @@ test.serial('a readiness command that never succeeds times creations out and lea
   setTimeout(() => controller.abort(reason), 1_000);
   const started = Date.now();
   await t.throwsAsync(factory.createContainer({ signal: controller.signal }), { is: reason });
-  t.true(Date.now() - started < 5_000, 'the abort ends the readiness loop promptly');
+  t.true(Date.now() - started < 20_000, 'the abort ends the readiness loop, not its 30 s deadline');
   t.deepEqual(await ourContainers(), []);
 
   // With a readiness deadline of its own, the factory gives up by itself.

@@ -136,7 +136,7 @@ test.serial('exec, files, timeouts and aborts in a container', async (t) => {
   const timedOut = await container.exec(['/bin/sh', '-c', 'sleep 31 & sleep 32'], { timeoutMs: 300 });
   t.true(timedOut.timedOut);
   t.is(timedOut.exitCode, 124);
-  t.true(Date.now() - started < 5_000);
+  t.true(Date.now() - started < 20_000, 'killed at its timeout, not after the 31 s sleep');
   const afterTimeout = await container.exec(['ps']);
   t.false(/sleep 3[12]/.test(afterTimeout.stdout), `the timed-out command and its child are gone:\n${afterTimeout.stdout}`);
 

@@ -48,10 +48,8 @@ test('exit code 0 when every job passed', async (t) => {
 test('exit code 1 when a job did not pass: the demo suite, as npm start runs it', async (t) => {
   const poolId = newPoolId('demo');
   const out = await outDir();
-  const started = Date.now();
   const run = await runCli([suitePath('demo.json'), '--pool-id', poolId, '--out', out]);
   t.is(run.exitCode, 1, run.all);
-  t.true(Date.now() - started < 60_000, 'the demo is short');
   const results = await readResults(out);
   t.deepEqual(Object.fromEntries(results.jobs.map((job) => [job.name, job.status])), {
     hello: 'passed',
