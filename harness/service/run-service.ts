@@ -10,6 +10,7 @@ import { defaultFdReserve } from './fd-budget.js';
 import { ServiceRunningError } from './service-errors.js';
 import { ServiceLock } from './service-lock.js';
 import { probeSocket } from './socket-file.js';
+import type { ServiceNotifier } from './systemd-notify.js';
 
 export interface RunServiceOptions {
   /** Aborting it shuts the service down (the CLI aborts it on SIGTERM and SIGINT). */
@@ -17,6 +18,11 @@ export interface RunServiceOptions {
   readonly logger?: PoolLogger;
   /** Called once the socket (and the metrics port, if any) are listening. */
   readonly onListening?: (info: { socket: string; pid: number; metricsUrl: string | null }) => void;
+  /**
+   * Told when the service is ready and when it begins to stop (`warmpool serve` passes systemd's, when it runs
+   * under a Type=notify unit). Its failures are logged; they never stop the service.
+   */
+  readonly notifier?: ServiceNotifier;
 }
 
 export function backendSettingsOf(config: ServiceConfig): BackendSettings {
@@ -96,10 +102,24 @@ export async function runService(config: ServiceConfig, options: RunServiceOptio
     throw error;
   }
 
-  const onAbort = (): void => void service.shutdown();
+  const { notifier } = options;
+  const tell = (what: string, send: () => Promise<void>): void => {
+    send().catch((error: unknown) => logger.warn(`could not tell the service manager ${what}: ${errorMessage(error)}`));
+  };
+  const onAbort = (): void => {
+    if (notifier) tell('that the service is stopping', () => notifier.stopping());
+    void service.shutdown();
+  };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   options.onListening?.({ socket: config.socket, pid: process.pid, metricsUrl: service.metricsUrl });
+  // Ready means: the socket listens (and the metrics port), and the pool has started: its monitor runs and began
+  // its first creations in the Pool constructor, after the engine answered the reaping. Not "the pool is full": on
+  // a slow or failing engine that can take minutes, and the unit must not hang in "activating" meanwhile;
+  // clients are served as containers arrive, and `warmpool status` shows how full the pool is.
+  if (notifier && !service.isShuttingDown) {
+    tell('that the service is ready', () => notifier.ready(`serving pool ${config.poolId} (${config.backend}, size ${config.size}) on ${config.socket}`));
+  }
   try {
     return await service.closed;
   } finally {

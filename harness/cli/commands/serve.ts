@@ -3,6 +3,7 @@ import type { ShutdownReport } from '../../service/pool-service.js';
 import { runService } from '../../service/run-service.js';
 import { parseServeArgs, serviceDefaults, type ServiceConfig } from '../../service/service-config.js';
 import { ServiceRunningError } from '../../service/service-errors.js';
+import { systemdNotifier } from '../../service/systemd-notify.js';
 import { exitCodes, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
 
@@ -22,6 +23,9 @@ connection's gets are served in the order it sent them: no client can starve the
 the service: a client over one gets an error answer with the limit's code, never silence.
 
 Once listening it prints one JSON line to stdout: {"socket":…,"pid":…,"metricsUrl":…}. Logs go to stderr.
+Under a systemd unit of Type=notify (NOTIFY_SOCKET set) it then reports READY=1 through systemd-notify (the
+unit needs NotifyAccess=all): the socket listens and the pool has started creating, not necessarily full. A
+SIGTERM or SIGINT reports STOPPING=1. packaging/systemd/warmpool-serve@.service is an example unit.
 
 Options (flags override the config file, which overrides the defaults):
   --backend docker|lxc          Default: ${serviceDefaults.backend}
@@ -97,6 +101,8 @@ export const command: CliCommand = {
       const report = await runService(config, {
         signal: controller.signal,
         onListening: (info) => io.stdout.write(`${JSON.stringify(info)}\n`),
+        // Undefined unless systemd started the service as Type=notify.
+        notifier: systemdNotifier(),
       });
       const code = reportShutdown(report, config, io);
       setTimeout(() => process.exit(code), exitGraceMs).unref();
