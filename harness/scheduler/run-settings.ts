@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { validatePoolId } from '../../lib/backends/owner.js';
 import { isBackendName, type BackendName } from '../backend.js';
@@ -5,7 +6,12 @@ import { UsageError } from '../usage-error.js';
 import type { JournaledSettings } from './journal.js';
 import { defaultCheckoutTimeoutMs } from './scheduler.js';
 
-export const defaultConcurrency = 4;
+/**
+ * Jobs at once when `--concurrency` is not given: one per core the process may use. Test jobs are mostly
+ * CPU-bound (a language runtime's regression tests, a compiler), so more than the cores only makes each job slower
+ * and the engine's own work (creating, starting, removing containers) compete with them; fewer leaves cores idle.
+ */
+export const defaultConcurrency = Math.max(1, availableParallelism());
 export const defaultOutDir = 'results';
 export const defaultPoolId = 'run';
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,13 +22,13 @@ function io(): { stdout: PassThrough; stderr: PassThrough; err: () => string } {
   return { stdout, stderr, err: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-test('defaults: docker, concurrency 4, results/, the in-process pool', (t) => {
+test('defaults: docker, one job per core, results/, the in-process pool', (t) => {
   t.deepEqual(resolveRunSettings(parseRunArguments(['suite.json'])), {
     suiteFile: 'suite.json',
     resume: false,
     backend: 'docker',
     size: undefined,
-    concurrency: 4,
+    concurrency: availableParallelism(),
     outDir: 'results',
     socket: undefined,
     dockerSocket: undefined,

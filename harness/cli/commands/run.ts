@@ -38,7 +38,7 @@ Options:
   --backend docker|lxc        Backend of the in-process pool (default: docker)
   --size N                    Containers the in-process pool keeps ready (default: the concurrency, at most
                               the number of jobs)
-  --concurrency K             Jobs at once (default: ${defaultConcurrency})
+  --concurrency K             Jobs at once (default: the cores this process may use, ${defaultConcurrency} here)
   --out DIR                   Where results go (default: ${defaultOutDir}/); the previous run's results.json,
                               junit.xml, journal.jsonl and jobs/ are moved to DIR/${previousDirName}/ first (the set
                               that was there is replaced)
