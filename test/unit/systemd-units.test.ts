@@ -64,7 +64,7 @@ const knownKeys: Record<string, readonly string[]> = {
     'KillSignal', 'KillMode', 'TimeoutStopSec', 'TimeoutStartSec', 'LimitNOFILE', 'StandardOutput', 'StandardError',
     'SyslogIdentifier', 'RuntimeDirectory', 'RuntimeDirectoryMode', 'RuntimeDirectoryPreserve', 'StateDirectory',
     'ReadWritePaths', 'Delegate', 'NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'ProtectKernelModules',
-    'ProtectKernelLogs', 'DynamicUser', 'SupplementaryGroups', 'CapabilityBoundingSet', 'AmbientCapabilities',
+    'ProtectKernelLogs', 'DynamicUser', 'User', 'SupplementaryGroups', 'CapabilityBoundingSet', 'AmbientCapabilities',
     'PrivateDevices', 'ProtectKernelTunables', 'ProtectControlGroups', 'ProtectClock', 'ProtectHostname', 'ProtectProc',
     'RestrictNamespaces', 'RestrictRealtime', 'RestrictSUIDSGID', 'LockPersonality', 'SystemCallArchitectures',
     'SystemCallFilter', 'SystemCallErrorNumber', 'RestrictAddressFamilies', 'UMask',
@@ -132,6 +132,9 @@ test('the Docker-only drop-in uses known keys and keeps the service able to reac
   t.deepEqual([...dropIn.keys()], ['Service']);
   t.is(value(dropIn, 'Service', 'Environment'), 'WARMPOOL_BACKEND=docker');
   t.is(value(dropIn, 'Service', 'SupplementaryGroups'), 'docker');
+  // One user for every pool: they share /run/warmpool, and a user per pool would take it from the others.
+  t.is(value(dropIn, 'Service', 'User'), 'warmpool');
+  t.is(value(dropIn, 'Service', 'RuntimeDirectory'), 'warmpool');
   t.true((value(dropIn, 'Service', 'RestrictAddressFamilies') ?? '').split(/\s+/).includes('AF_UNIX'));
 });
 
