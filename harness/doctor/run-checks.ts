@@ -46,8 +46,11 @@ async function outcomeOf(
   if (unmet.length > 0) return { status: 'skip', message: `not checked: needs the ${unmet.join(' and ')} check${unmet.length > 1 ? 's' : ''} to pass` };
 
   const timeoutMs = check.timeoutMs?.(context) ?? options.defaultTimeoutMs;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  // Our own timers, not AbortSignal.timeout(): those do not keep the process alive, so a check waiting on
+  // nothing else would end the process instead of reaching its deadline. Both are cleared below.
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
   const timedOut = (): CheckOutcome =>
     options.signal?.aborted
       ? { status: 'fail', message: 'interrupted before it finished' }
@@ -63,7 +66,6 @@ async function outcomeOf(
   const abandoned = new Promise<CheckOutcome>((resolve) => {
     onAbort = (): void => {
       graceTimer = setTimeout(() => resolve(timedOut()), options.cleanupGraceMs);
-      graceTimer.unref();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -71,7 +73,8 @@ async function outcomeOf(
   try {
     return await Promise.race([running, abandoned]);
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    clearTimeout(deadlineTimer);
     clearTimeout(graceTimer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

@@ -8,20 +8,24 @@ export const lowDiskBytes = 1024 ** 3;
 /** Below this, creations are about to fail: a failure. */
 export const criticalDiskBytes = 200 * 1024 ** 2;
 
-/** Free space under `path` for an unprivileged writer (what the engine's containers get), judged by the thresholds. */
-export async function freeSpaceOutcome(path: string, what: string, howToFree: string): Promise<CheckOutcome> {
-  let free: number;
+/** Judges `freeBytes` free under `path` against the thresholds, naming them in the message. */
+export function freeSpaceVerdict(freeBytes: number, path: string, what: string, howToFree: string): CheckOutcome {
+  const thresholds = `warn under ${formatBytes(lowDiskBytes)}, fail under ${formatBytes(criticalDiskBytes)}`;
+  const fix = `free space on the file system of ${path}: ${howToFree}`;
+  if (freeBytes < criticalDiskBytes) return fail(`only ${formatBytes(freeBytes)} free under ${what} ${path} (${thresholds})`, fix);
+  if (freeBytes < lowDiskBytes) return warn(`${formatBytes(freeBytes)} free under ${what} ${path} (${thresholds})`, fix);
+  return pass(`${formatBytes(freeBytes)} free under ${what} ${path}`);
+}
+
+/** Free space under `path` for an unprivileged writer (what the engine's containers get). */
+async function freeSpaceOutcome(path: string, what: string, howToFree: string): Promise<CheckOutcome> {
+  let info;
   try {
-    const info = await statfs(path);
-    free = info.bavail * info.bsize;
+    info = await statfs(path);
   } catch (error) {
     return fail(`cannot see ${what} ${path} from here: ${errorMessage(error)}`, `run the doctor on the engine's host, as a user that can read ${path}`);
   }
-  const thresholds = `warn under ${formatBytes(lowDiskBytes)}, fail under ${formatBytes(criticalDiskBytes)}`;
-  const fix = `free space on the file system of ${path}: ${howToFree}`;
-  if (free < criticalDiskBytes) return fail(`only ${formatBytes(free)} free under ${what} ${path} (${thresholds})`, fix);
-  if (free < lowDiskBytes) return warn(`${formatBytes(free)} free under ${what} ${path} (${thresholds})`, fix);
-  return pass(`${formatBytes(free)} free under ${what} ${path}`);
+  return freeSpaceVerdict(info.bavail * info.bsize, path, what, howToFree);
 }
 
 /** Free disk under Docker's data root, where the engine keeps images and container layers. */

@@ -12,7 +12,7 @@ const shownNames = 5;
 
 /** The outcome both backends' orphan checks share: orphans fail, with the command that removes them. */
 export function orphanOutcome(found: PoolContainers, backend: string, poolId: string, where: string): CheckOutcome {
-  const owned = found.owned.length === 0 ? '' : `; ${found.owned.length} belong to live processes`;
+  const owned = found.owned.length === 0 ? '' : `; ${found.owned.length} belong${found.owned.length === 1 ? 's' : ''} to live processes`;
   if (found.orphans.length === 0) return pass(`no orphans of pool ${poolId} ${where}${owned}`);
   const names = found.orphans.slice(0, shownNames).join(', ') + (found.orphans.length > shownNames ? `, … (${found.orphans.length - shownNames} more)` : '');
   return fail(
