@@ -3,14 +3,14 @@ import type { Readable } from 'node:stream';
 import { backoffDelayMs, watchReconnectBackoff } from '../../backoff.js';
 import type { BackoffPolicy } from '../../backoff.js';
 import type { Clock } from '../../clock.js';
-import type { WatchHandlers } from '../../container.js';
+import type { ContainerDeath, WatchHandlers } from '../../container.js';
 import { errorMessage } from '../../errors.js';
 import { DockerDeathEvents, JsonLines, deathEventActions } from './docker-events.js';
 import { poolLabel } from './docker-labels.js';
 
 export interface DockerWatchOptions {
-  /** Only `getEvents` is used. */
-  readonly docker: Pick<Dockerode, 'getEvents'>;
+  /** `getEvents`; and `getContainer`, when present, to confirm an unexplained exit 137 (see `#confirmOom`). */
+  readonly docker: Pick<Dockerode, 'getEvents'> & Partial<Pick<Dockerode, 'getContainer'>>;
   readonly poolId: string;
   readonly clock: Clock;
   /** @default watchReconnectBackoff (lib/backoff.ts): 125-250 ms at first, doubling up to 30 s */
@@ -115,7 +115,9 @@ class DockerDeathWatch {
       if (ended) return;
       for (const event of lines.push(chunk)) {
         const death = this.#deaths.translate(event);
-        if (death !== undefined) this.#call(() => this.#handlers.died(death));
+        if (death === undefined) continue;
+        if (death.reason === 'died' && death.exitCode === 137 && !death.oomKilled) void this.#confirmOom(death);
+        else this.#call(() => this.#handlers.died(death));
       }
     });
     // An 'error' after `end` must still have a listener, or it would crash the process.
@@ -123,6 +125,24 @@ class DockerDeathWatch {
     stream.on('end', () => end());
     stream.on('close', () => end());
     this.#report('connected');
+  }
+
+  /**
+   * Exit 137 is SIGKILL, from a `docker kill` or from the OOM killer. The engine's `oom` event usually comes just
+   * before the `die` and marks it, but the two come from different sources and a loaded engine may send the `die`
+   * first; one inspect (about a millisecond, only for a SIGKILL without an `oom`) asks the engine's own verdict.
+   * If the inspect fails, the death is reported as it came: a late or missing OOM flag, never a lost death.
+   */
+  async #confirmOom(death: ContainerDeath): Promise<void> {
+    let oomKilled = false;
+    try {
+      const info = await this.#options.docker.getContainer?.(death.id).inspect();
+      oomKilled = info?.State.OOMKilled === true;
+    } catch {
+      // Reported without the flag, below.
+    }
+    if (this.#signal.aborted) return;
+    this.#call(() => this.#handlers.died({ ...death, oomKilled }));
   }
 
   /** The stream broke or could not be opened: tell the handlers (once), then try again after a backoff. */
