@@ -2,7 +2,7 @@ import test from 'ava';
 import Dockerode from 'dockerode';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -153,4 +153,26 @@ test.serial('lxc: an orphan of the pool (a clone named for a dead creator) is re
   });
   t.deepEqual(await containersOfPool('lxc', poolId), [name], 'the doctor removes nothing');
   t.deepEqual(await trialsLeft('lxc'), []);
+});
+
+test.serial("docker: the trial container runs serve's readiness command from --config; one that never succeeds fails the check, and nothing is left", async (t) => {
+  const dir = await tempDir(t);
+  const config = async (command: string[]): Promise<string> => {
+    const path = join(dir, `config-${randomSuffix()}.json`);
+    await writeFile(path, JSON.stringify({ readinessCommand: command }));
+    return path;
+  };
+  const args = ['--pool-id', uniquePoolId('ready'), '--socket', join(dir, 'p.sock')];
+  // The readiness deadline's default (30 s): a loaded engine may be slow to run even a passing command.
+  const ready = await doctor([...args, '--config', await config(['/bin/sh', '-c', 'test -d /tmp'])]);
+  t.is(ready.code, 0, JSON.stringify(ready.report));
+  t.regex(check(ready.report, 'container').message, /started and passed its readiness command \["\/bin\/sh","-c","test -d \/tmp"\] in \d+ ms$/);
+
+  // Short: it can only fail, however fast the engine is.
+  const never = await doctor([...args, '--readiness-timeout-ms', '1500', '--config', await config(['/bin/sh', '-c', 'test -e /never-there'])]);
+  t.is(never.code, 1);
+  t.like(check(never.report, 'container'), { status: 'fail' });
+  t.regex(check(never.report, 'container').message, /^no docker container started: .*test -e \/never-there/);
+  t.regex(check(never.report, 'container').fix ?? '', /succeeds in it/);
+  t.deepEqual(await trialsLeft('docker'), []);
 });
