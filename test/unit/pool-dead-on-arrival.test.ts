@@ -1,31 +1,15 @@
 import test from 'ava';
-import { ContainerDiedError, Pool, type PoolEvents } from '../../lib/index.js';
-import { FakeClock, settle } from '../../fixtures/fake-clock.js';
-import { FakeFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
+import { ContainerDiedError, Pool } from '../../lib/index.js';
+import { FakeClock } from '../../fixtures/fake-clock.js';
+import { FakeFactory } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
+import { record, takeAll, turns } from '../helpers/pool-watching.js';
 
 /**
  * A container can die while its creation is still running (stopped right after its readiness check passed),
  * so the engine's death event comes before the pool knows the id. The creation then delivers a dead container:
  * the pool must not hand it out nor make it ready, since no event about it will ever come again.
  */
-
-/** Lets the refill that a death schedules (next turn of the event loop) and the creations it starts run. */
-async function turns(n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await settle();
-}
-
-function record<E extends keyof PoolEvents>(pool: Pool<FakeContainer>, name: E): PoolEvents[E][] {
-  const seen: PoolEvents[E][] = [];
-  pool.on(name, (event) => seen.push(event));
-  return seen;
-}
-
-async function takeAll(pool: Pool<FakeContainer>): Promise<FakeContainer[]> {
-  const taken: FakeContainer[] = [];
-  for (let container = await pool.get(); container !== null; container = await pool.get()) taken.push(container);
-  return taken;
-}
 
 /** A pool of two over a factory whose creations the test settles, with a watch and a listing. */
 function manualEngine() {

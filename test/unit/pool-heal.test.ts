@@ -1,25 +1,9 @@
 import test from 'ava';
-import { ContainerDiedError, EngineRecoveredNotice, EngineUnavailableError, Pool, type PoolEvents } from '../../lib/index.js';
-import { FakeClock, settle } from '../../fixtures/fake-clock.js';
-import { engineFactory, FakeFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
+import { ContainerDiedError, EngineRecoveredNotice, EngineUnavailableError, Pool } from '../../lib/index.js';
+import { FakeClock } from '../../fixtures/fake-clock.js';
+import { engineFactory, FakeFactory } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
-
-/** Lets the refill that a death schedules (next turn of the event loop) and the creations it starts run. */
-async function turns(n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await settle();
-}
-
-function record<E extends keyof PoolEvents>(pool: Pool<FakeContainer>, name: E): PoolEvents[E][] {
-  const seen: PoolEvents[E][] = [];
-  pool.on(name, (event) => seen.push(event));
-  return seen;
-}
-
-async function takeAll(pool: Pool<FakeContainer>): Promise<FakeContainer[]> {
-  const taken: FakeContainer[] = [];
-  for (let container = await pool.get(); container !== null; container = await pool.get()) taken.push(container);
-  return taken;
-}
+import { record, takeAll, turns } from '../helpers/pool-watching.js';
 
 test('the pool subscribes to the watch at construction and ends it at cleanup', async (t) => {
   const factory = engineFactory();

@@ -5,22 +5,12 @@ import {
   EngineRecoveredNotice,
   EngineUnavailableError,
   Pool,
-  type PoolEvents,
   type PoolLogger,
 } from '../../lib/index.js';
-import { FakeClock, settle } from '../../fixtures/fake-clock.js';
-import { engineFactory, FakeFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
+import { FakeClock } from '../../fixtures/fake-clock.js';
+import { engineFactory, FakeFactory } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
-
-async function turns(n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await settle();
-}
-
-function record<E extends keyof PoolEvents>(pool: Pool<FakeContainer>, name: E): PoolEvents[E][] {
-  const seen: PoolEvents[E][] = [];
-  pool.on(name, (event) => seen.push(event));
-  return seen;
-}
+import { record, turns } from '../helpers/pool-watching.js';
 
 /** A logger that counts warnings, so a test can show one line per outage rather than one per failure. */
 function countingLogger(): PoolLogger & { warnings: string[] } {

@@ -1,18 +1,9 @@
 import test from 'ava';
-import { ContainerDestroyError, Pool, WorkerTimeoutError, type Container, type PoolEvents } from '../../lib/index.js';
-import { FakeClock, settle } from '../../fixtures/fake-clock.js';
+import { ContainerDestroyError, Pool, WorkerTimeoutError, type Container } from '../../lib/index.js';
+import { FakeClock } from '../../fixtures/fake-clock.js';
 import { engineFactory, manualFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
-
-async function turns(n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await settle();
-}
-
-function record<E extends keyof PoolEvents>(pool: Pool<FakeContainer>, name: E): PoolEvents[E][] {
-  const seen: PoolEvents[E][] = [];
-  pool.on(name, (event) => seen.push(event));
-  return seen;
-}
+import { record, turns } from '../helpers/pool-watching.js';
 
 function destroyErrors(pool: Pool<FakeContainer>): ContainerDestroyError[] {
   return pool.errors
