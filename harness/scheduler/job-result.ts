@@ -94,6 +94,23 @@ export interface JobResult {
   readonly output?: { readonly stdout: string; readonly stderr: string };
 }
 
+/** The result of a job that never ran an attempt (not started, or lost to a bug): no output, no times. */
+export function resultWithoutAttempt(name: string, status: 'error' | 'cancelled', reason: string): JobResult {
+  return {
+    name,
+    status,
+    exitCode: null,
+    reason,
+    attempts: 0,
+    waitMs: 0,
+    runMs: 0,
+    stdout: null,
+    stderr: null,
+    artifacts: [],
+    history: [],
+  };
+}
+
 export type StatusTotals = Record<JobStatus, number>;
 
 export function countStatuses(jobs: readonly { readonly status: JobStatus }[]): StatusTotals {

@@ -8,7 +8,7 @@ import { collectArtifacts } from './artifacts.js';
 import { askLiveness, deathOf, unknownLiveness, type Liveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
 import { execWithDeadline } from './exec-deadline.js';
-import { isRetriable, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
+import { isRetriable, resultWithoutAttempt, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
 import type { RemovalQueue } from './removal-queue.js';
 import { maxReplacementsFor } from './replacement-bound.js';
 import { jobDirectoryName, type JobSpec } from './suite.js';
@@ -93,19 +93,7 @@ function summarize(
   const replaced = attempts.flatMap((attempt) => attempt.replacedContainers ?? []);
   const sum = (key: 'waitMs' | 'runMs'): number => attempts.reduce((total, attempt) => total + attempt[key], 0);
   if (last === undefined) {
-    return {
-      name: job.name,
-      status: 'cancelled',
-      exitCode: null,
-      reason: `not started: ${describeAbort(signal)}`,
-      attempts: 0,
-      waitMs: 0,
-      runMs: 0,
-      stdout: null,
-      stderr: null,
-      artifacts: [],
-      history: [],
-    };
+    return resultWithoutAttempt(job.name, 'cancelled', `not started: ${describeAbort(signal)}`);
   }
   return {
     name: job.name,

@@ -1,4 +1,4 @@
-import type { JobResult } from './job-result.js';
+import { resultWithoutAttempt, type JobResult } from './job-result.js';
 import type { JournalContents, JournaledJob } from './journal.js';
 import { suiteTotals, type SuiteResult } from './scheduler.js';
 import { SuiteChangedError } from './scheduler-errors.js';
@@ -76,17 +76,5 @@ function segmentDurationMs(startedAt: string, nextStartedAt: string | undefined,
 
 /** A job the journal has no result for after a run that should have run it: only a bug leads here. */
 function neverRun(name: string): JobResult {
-  return {
-    name,
-    status: 'error',
-    exitCode: null,
-    reason: 'the scheduler has no result for this job',
-    attempts: 0,
-    waitMs: 0,
-    runMs: 0,
-    stdout: null,
-    stderr: null,
-    artifacts: [],
-    history: [],
-  };
+  return resultWithoutAttempt(name, 'error', 'the scheduler has no result for this job');
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.js';
 import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
 import { isPositiveInteger, validateDurationMs } from '../../lib/pool-options.js';
 import type { ContainerSource } from './container-source.js';
-import { countStatuses, type JobResult, type LeftBehindContainer, type StatusTotals } from './job-result.js';
+import { countStatuses, resultWithoutAttempt, type JobResult, type LeftBehindContainer, type StatusTotals } from './job-result.js';
 import { describeAbort, runJob, type JobPhaseEvent, type JobRunOptions } from './job-runner.js';
 import { RemovalQueue } from './removal-queue.js';
 import type { Suite } from './suite.js';
@@ -159,17 +159,5 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
 
 /** runJob turns every failure into a result; this is for a bug in it, so that a job never vanishes from the results. */
 function crashedJob(name: string, error: unknown): JobResult {
-  return {
-    name,
-    status: 'error',
-    exitCode: null,
-    reason: `the scheduler failed on this job: ${errorMessage(error)}`,
-    attempts: 0,
-    waitMs: 0,
-    runMs: 0,
-    stdout: null,
-    stderr: null,
-    artifacts: [],
-    history: [],
-  };
+  return resultWithoutAttempt(name, 'error', `the scheduler failed on this job: ${errorMessage(error)}`);
 }
