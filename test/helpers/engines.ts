@@ -65,13 +65,9 @@ export async function watchDockerEventsOfPool(poolId: string): Promise<{ stop():
   };
 }
 
-/** A source that counts the containers checked out and not yet destroyed: jobs running at once. */
-export class CountingSource implements ContainerSource {
-  out = 0;
-  maxOut = 0;
-  readonly names: string[] = [];
-
-  constructor(private readonly inner: ContainerSource) {}
+/** Passes everything through to another source; tests override `checkout` to watch what the scheduler gets. */
+export class ForwardingSource implements ContainerSource {
+  constructor(protected readonly inner: ContainerSource) {}
 
   get capacity(): number {
     return this.inner.capacity;
@@ -85,7 +81,22 @@ export class CountingSource implements ContainerSource {
     return this.inner.close();
   }
 
-  async checkout(options: CheckoutOptions): Promise<RunnableContainer> {
+  checkout(options: CheckoutOptions): Promise<RunnableContainer> {
+    return this.inner.checkout(options);
+  }
+
+  async dropDead(signal?: AbortSignal): Promise<void> {
+    await this.inner.dropDead?.(signal);
+  }
+}
+
+/** A source that counts the containers checked out and not yet destroyed: jobs running at once. */
+export class CountingSource extends ForwardingSource {
+  out = 0;
+  maxOut = 0;
+  readonly names: string[] = [];
+
+  override async checkout(options: CheckoutOptions): Promise<RunnableContainer> {
     const container = await this.inner.checkout(options);
     this.out++;
     this.maxOut = Math.max(this.maxOut, this.out);

@@ -9,10 +9,10 @@ import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 import { randomSuffix } from '../../lib/backends/owner.js';
 import type { RunnableContainer } from '../../lib/container.js';
 import { createBackendFactory, reapBackendOrphans, resolveBackendSettings, type BackendName } from '../../harness/backend.js';
-import { PoolSource, type CheckoutOptions, type ContainerSource } from '../../harness/scheduler/container-source.js';
+import { PoolSource, type CheckoutOptions } from '../../harness/scheduler/container-source.js';
 import { runSuite } from '../../harness/scheduler/scheduler.js';
 import { validateSuite } from '../../harness/scheduler/suite.js';
-import { assertEngine, containersOfPool } from '../helpers/engines.js';
+import { assertEngine, containersOfPool, ForwardingSource } from '../helpers/engines.js';
 
 // A container the engine kills under a running job (OOM, `docker kill`, `lxc-stop -k`) makes the job `error`,
 // an infrastructure failure, not `failed`; on both real engines.
@@ -31,25 +31,11 @@ test.after.always(async () => {
 });
 
 /** Hands out the pool's containers and tells the test which one the (only) job got. */
-class WatchedSource implements ContainerSource {
+class WatchedSource extends ForwardingSource {
   #tell: (container: RunnableContainer) => void = () => undefined;
   readonly given = new Promise<RunnableContainer>((resolve) => (this.#tell = resolve));
 
-  constructor(private readonly inner: ContainerSource) {}
-
-  get capacity(): number {
-    return this.inner.capacity;
-  }
-
-  ready(): number {
-    return this.inner.ready();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  async checkout(options: CheckoutOptions): Promise<RunnableContainer> {
+  override async checkout(options: CheckoutOptions): Promise<RunnableContainer> {
     const container = await this.inner.checkout(options);
     this.#tell(container);
     return container;
