@@ -5,13 +5,12 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { execa } from 'execa';
 import { loadEngineConfig, repoRoot } from '../../fixtures/engines/engine-config.js';
 import { dockerContainerName, ownerLabels } from '../../lib/backends/docker/docker-labels.js';
 import { buildLxcName, destroyLxcContainer } from '../../lib/backends/lxc/index.js';
 import { isProcessAlive, randomSuffix } from '../../lib/backends/owner.js';
-import { main } from '../../harness/cli/main.js';
+import { runMain } from '../helpers/cli.js';
 import type { BackendName } from '../../harness/backend.js';
 import { doctorPoolId } from '../../harness/doctor/checks/container-start.js';
 import type { DoctorReport } from '../../harness/doctor/doctor-report.js';
@@ -42,14 +41,8 @@ async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<
 
 /** Runs `warmpool doctor … --json` in this process; its report and exit code. */
 async function doctor(args: string[]): Promise<{ code: number; report: DoctorReport; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(['doctor', ...args, '--json'], { stdout, stderr });
-  return { code, report: JSON.parse(Buffer.concat(out).toString()) as DoctorReport, stderr: Buffer.concat(err).toString() };
+  const { code, stdout, stderr } = await runMain(['doctor', ...args, '--json']);
+  return { code, report: JSON.parse(stdout) as DoctorReport, stderr };
 }
 
 function check(report: DoctorReport, id: string): DoctorReport['checks'][number] {

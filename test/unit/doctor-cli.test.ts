@@ -2,22 +2,14 @@ import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../harness/cli/main.js';
+import { runMain } from '../helpers/cli.js';
 import type { DoctorReport } from '../../harness/doctor/doctor-report.js';
 
 // `warmpool doctor` on a host whose engine is down: no engine is needed to see that, so this is a unit test.
 // The real engines' cases are in test/integration/doctor.test.ts.
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  return runMain(args);
 }
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {

@@ -1,10 +1,9 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { failingFactory, instantFactory, manualFactory } from '../../fixtures/fake-factory.js';
 import { eventually } from '../../fixtures/service/raw-client.js';
 import { disposeInProcessServices, startInProcessService } from '../../fixtures/service/in-process-service.js';
-import { main } from '../../harness/cli/main.js';
+import { runMain } from '../helpers/cli.js';
 
 test.after.always(disposeInProcessServices);
 
@@ -15,14 +14,7 @@ interface Captured {
 }
 
 async function cli(args: string[]): Promise<Captured> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  return runMain(args);
 }
 
 const nowhere = '/tmp/wp-no-service-here.sock';
