@@ -33,8 +33,11 @@ export const partTitles: Record<PartId, string> = {
   service: '3b checkout, service',
   'on-demand': '4 on demand',
   jobs: '5 job start',
+  'job-start': '5b job start, open loop',
+  throughput: '5c steady-state throughput',
   idle: '6 idle cost',
   scale: '7 scale (fake factory)',
+  'real-suite': '8 real test suite',
 };
 
 export interface Run {

@@ -16,6 +16,9 @@ import {
   type Run,
 } from './bench-parts.js';
 import { partIds, type PartId } from './figures.js';
+import { openLoopPart } from './open-loop-part.js';
+import { realSuitePart } from './real-suite-part.js';
+import { throughputPart } from './throughput-part.js';
 import { describeMachine, watchLoad } from './machine.js';
 import { reportSchema, type BenchReport } from './report.js';
 
@@ -53,7 +56,10 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       ['service', () => servicePart(run, ids.service)],
       ['on-demand', () => onDemandPart(run)],
       ['jobs', () => jobsPart(run)],
+      ['job-start', () => openLoopPart(run)],
+      ['throughput', () => throughputPart(run)],
       ['scale', () => scalePart(run)],
+      ['real-suite', () => realSuitePart(run)],
     ];
     for (const [id, measure] of steps) {
       const title = partTitles[id];

@@ -12,7 +12,19 @@ export interface Figure {
   readonly unit: Unit;
 }
 
-export const partIds = ['ceiling', 'refill', 'checkout', 'service', 'on-demand', 'jobs', 'idle', 'scale'] as const;
+export const partIds = [
+  'ceiling',
+  'refill',
+  'checkout',
+  'service',
+  'on-demand',
+  'jobs',
+  'job-start',
+  'throughput',
+  'idle',
+  'scale',
+  'real-suite',
+] as const;
 export type PartId = (typeof partIds)[number];
 
 export function isPartId(value: string): value is PartId {
