@@ -45,11 +45,12 @@ export function figure(key: string, label: string, value: number | null, unit: U
   return { key, label, value: value === null || Number.isFinite(value) ? value : null, unit };
 }
 
-/** p50, p99 and max of a latency summary as three figures. */
+/** p50, p99, p99.9 and max of a latency summary as four figures (keys `.p50`, `.p99`, `.p999`, `.max`). */
 export function latencyFigures(key: string, label: string, summary: Summary, unit: Unit = 'ms'): Figure[] {
   return [
     figure(`${key}.p50`, `${label} p50`, summary.p50, unit),
     figure(`${key}.p99`, `${label} p99`, summary.p99, unit),
+    figure(`${key}.p999`, `${label} p99.9`, summary.p999, unit),
     figure(`${key}.max`, `${label} max`, summary.max, unit),
   ];
 }

@@ -9,6 +9,8 @@ export interface Summary {
   readonly min: number;
   readonly p50: number;
   readonly p99: number;
+  /** The 99.9th percentile: below 1,000 samples it lies between the two largest, so it is close to the max. */
+  readonly p999: number;
   readonly max: number;
   readonly mean: number;
 }
@@ -38,6 +40,7 @@ export function summarize(samples: readonly number[]): Summary {
     min: quantileOfSorted(sorted, 0),
     p50: quantileOfSorted(sorted, 0.5),
     p99: quantileOfSorted(sorted, 0.99),
+    p999: quantileOfSorted(sorted, 0.999),
     max: quantileOfSorted(sorted, 1),
     mean: sum / sorted.length,
   };

@@ -84,13 +84,14 @@ test('the JSON holds every figure with its unit, the machine and the settings', 
   t.is(parsed.machine.engine.version, 'Docker 20.10.24 (API 1.41)');
 });
 
-test('latencyFigures gives p50, p99 and max keyed under one prefix', (t) => {
-  const figures = latencyFigures('checkout.inProcess', 'get()', { count: 3, min: 1, p50: 2, p99: 2.98, max: 3, mean: 2 });
+test('latencyFigures gives p50, p99, p99.9 and max keyed under one prefix', (t) => {
+  const figures = latencyFigures('checkout.inProcess', 'get()', { count: 3, min: 1, p50: 2, p99: 2.98, p999: 2.998, max: 3, mean: 2 });
   t.deepEqual(
     figures.map((entry) => [entry.key, entry.label, entry.value, entry.unit]),
     [
       ['checkout.inProcess.p50', 'get() p50', 2, 'ms'],
       ['checkout.inProcess.p99', 'get() p99', 2.98, 'ms'],
+      ['checkout.inProcess.p999', 'get() p99.9', 2.998, 'ms'],
       ['checkout.inProcess.max', 'get() max', 3, 'ms'],
     ],
   );

@@ -16,19 +16,37 @@ test('percentiles do not depend on the order of the samples', (t) => {
 });
 
 test('one sample is every percentile', (t) => {
-  t.deepEqual(summarize([42]), { count: 1, min: 42, p50: 42, p99: 42, max: 42, mean: 42 });
+  t.deepEqual(summarize([42]), { count: 1, min: 42, p50: 42, p99: 42, p999: 42, max: 42, mean: 42 });
 });
 
-test('summarize gives count, min, p50, p99, max and mean', (t) => {
+test('summarize gives count, min, p50, p99, p99.9, max and mean', (t) => {
   const samples = Array.from({ length: 101 }, (_, index) => 100 - index);
   const summary = summarize(samples);
   t.is(summary.count, 101);
   t.is(summary.min, 0);
   t.is(summary.p50, 50);
   t.is(summary.p99, 99);
+  t.is(summary.p999, 99.9, 'rank 0.999 x 100 = 99.9 lies 90% of the way from 99 to 100');
   t.is(summary.max, 100);
   t.is(summary.mean, 50);
   t.is(samples[0], 100, 'the samples are not sorted in place');
+});
+
+test('p99.9 separates the worst sample in a thousand from the p99', (t) => {
+  // 1,001 samples 0..1000: p99 is rank 990, p99.9 rank 999, max rank 1000.
+  const samples = Array.from({ length: 1001 }, (_, index) => index);
+  const summary = summarize(samples);
+  t.is(summary.p99, 990);
+  t.is(summary.p999, 999);
+  t.is(summary.max, 1000);
+  // One slow outlier in 2,000 fast samples moves the max but neither percentile.
+  const mostlyFast = [...Array.from({ length: 2000 }, () => 10), 5000];
+  t.is(summarize(mostlyFast).p999, 10);
+  t.is(summarize(mostlyFast).max, 5000);
+  // Three in a thousand do move the p99.9.
+  const someSlow = [...Array.from({ length: 997 }, () => 10), 5000, 5000, 5000];
+  t.is(summarize(someSlow).p999, 5000);
+  t.is(summarize(someSlow).p99, 10);
 });
 
 test('empty, non-finite and out-of-range inputs are refused', (t) => {

@@ -1,0 +1,81 @@
+import test from 'ava';
+import { mulberry32, poissonArrivals } from '../../harness/bench/arrivals.js';
+
+test('the same seed gives the same schedule, another seed another one', (t) => {
+  const first = poissonArrivals({ ratePerSecond: 20, seed: 14, count: 200 });
+  const again = poissonArrivals({ ratePerSecond: 20, seed: 14, count: 200 });
+  const other = poissonArrivals({ ratePerSecond: 20, seed: 15, count: 200 });
+  t.deepEqual(again, first);
+  t.is(other.length, 200);
+  t.notDeepEqual(other, first);
+  t.true(
+    other.every((atMs, index) => atMs !== first[index]),
+    'no arrival time of seed 15 equals the one of seed 14 at the same position',
+  );
+});
+
+test('the generator is reproducible and stays strictly between 0 and 1', (t) => {
+  const a = mulberry32(7);
+  const b = mulberry32(7);
+  const draws = Array.from({ length: 10_000 }, () => a());
+  t.deepEqual(
+    Array.from({ length: 10_000 }, () => b()),
+    draws,
+  );
+  t.true(draws.every((value) => value > 0 && value < 1));
+  const mean = draws.reduce((sum, value) => sum + value, 0) / draws.length;
+  // Uniform on (0, 1): mean 0.5, standard error 0.29 / sqrt(10,000) = 0.003.
+  t.true(Math.abs(mean - 0.5) < 0.02, `mean of the draws ${mean}`);
+});
+
+test('times are strictly increasing and start after 0', (t) => {
+  const arrivals = poissonArrivals({ ratePerSecond: 1000, seed: 3, count: 5000 });
+  t.is(arrivals.length, 5000);
+  t.true((arrivals[0] ?? 0) > 0);
+  t.true(arrivals.every((atMs, index) => index === 0 || atMs > (arrivals[index - 1] ?? Infinity)));
+});
+
+test('the mean gap is 1/λ: 50 per second is 20 ms apart on average', (t) => {
+  for (const seed of [1, 2, 3]) {
+    const arrivals = poissonArrivals({ ratePerSecond: 50, seed, count: 20_000 });
+    const meanGapMs = (arrivals.at(-1) ?? 0) / arrivals.length;
+    // The standard error of the mean of 20,000 exponential gaps is 20 / sqrt(20,000) = 0.14 ms; ±1 ms is seven of
+    // them, yet a rate off by a factor of two (10 or 40 ms) or a gap in seconds taken for ms fails by far.
+    t.true(Math.abs(meanGapMs - 20) < 1, `seed ${seed}: mean gap ${meanGapMs} ms`);
+  }
+});
+
+test('the gaps are exponential, not evenly spaced: their spread equals their mean', (t) => {
+  const arrivals = poissonArrivals({ ratePerSecond: 10, seed: 9, count: 20_000 });
+  const gaps = arrivals.map((atMs, index) => atMs - (index === 0 ? 0 : (arrivals[index - 1] ?? 0)));
+  const mean = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
+  const deviation = Math.sqrt(gaps.reduce((sum, gap) => sum + (gap - mean) ** 2, 0) / gaps.length);
+  t.true(Math.abs(deviation / mean - 1) < 0.05, `coefficient of variation ${deviation / mean}`);
+  // P(gap > mean) = 1/e for an exponential distribution.
+  const longer = gaps.filter((gap) => gap > mean).length / gaps.length;
+  t.true(Math.abs(longer - Math.exp(-1)) < 0.02, `share of gaps above the mean ${longer}`);
+});
+
+test('a duration bounds the schedule; with a count too, whichever ends first', (t) => {
+  const byDuration = poissonArrivals({ ratePerSecond: 100, seed: 5, durationMs: 10_000 });
+  t.true(byDuration.every((atMs) => atMs <= 10_000));
+  // About 1,000 arrivals in 10 s at 100/s; Poisson spread sqrt(1000) = 32.
+  t.true(byDuration.length > 850 && byDuration.length < 1150, `${byDuration.length} arrivals`);
+  t.deepEqual(poissonArrivals({ ratePerSecond: 100, seed: 5, durationMs: 10_000, count: 10 }), byDuration.slice(0, 10));
+  t.deepEqual(poissonArrivals({ ratePerSecond: 100, seed: 5, durationMs: 50, count: 1000 }), byDuration.filter((atMs) => atMs <= 50));
+  t.deepEqual(poissonArrivals({ ratePerSecond: 100, seed: 5, count: 0 }), []);
+});
+
+test('bad rates, seeds and bounds are refused with a RangeError naming the value', (t) => {
+  for (const ratePerSecond of [0, -1, Number.NaN, Infinity]) {
+    t.throws(() => poissonArrivals({ ratePerSecond, seed: 1, count: 10 }), {
+      instanceOf: RangeError,
+      message: `Expected an arrival rate above 0 per second, got ${ratePerSecond}`,
+    });
+  }
+  t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1 }), { instanceOf: RangeError, message: /neither/ });
+  t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1, durationMs: Number.NaN }), { instanceOf: RangeError, message: /got NaN/ });
+  t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1, durationMs: -5 }), { instanceOf: RangeError, message: /got -5/ });
+  t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1, count: 2.5 }), { instanceOf: RangeError, message: /got 2.5/ });
+  t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 0.5, count: 1 }), { instanceOf: RangeError, message: /seed, got 0.5/ });
+});
