@@ -1,6 +1,85 @@
+import { PoolSource } from '../scheduler/container-source.js';
 import type { Measured, Run } from './bench-parts.js';
+import { CreatePerJobSource } from './create-per-job-source.js';
+import { measureEngineCeiling } from './engine-ceiling.js';
+import { findValue } from './figures.js';
+import { measureBareExec } from './open-loop-bare-exec.js';
+import { openLoopFigures, type OpenLoopLoadRuns } from './open-loop-figures.js';
+import { openLoopBudget, planOpenLoop, warmUpShare } from './open-loop-plan.js';
+import { runOpenLoop, type OpenLoopRun } from './open-loop.js';
+import { summarize } from './stats.js';
+import { whenFull } from './when-full.js';
 
-// Being written: the helper that owns this file replaces this body.
-export function openLoopPart(_run: Run): Promise<Measured> {
-  return Promise.reject(new Error('open-loop-part is not built yet'));
+/**
+ * Part 5b: jobs arriving over time (Poisson) at 25%, 50% and 90% of the engine ceiling, each started at its
+ * arrival whatever is still running, with the pool and with a container created per job; against the bare exec
+ * into an idle container, measured in the same part before and after the loads.
+ */
+export async function openLoopPart(run: Run): Promise<Measured> {
+  const { options, factory, context } = run;
+  const { signal } = context;
+  const notes: string[] = [];
+  let ceilingPerSecond = findValue(run.parts, 'ceiling.createPerSecond');
+  if (ceilingPerSecond === undefined) {
+    context.progress(`  no ceiling figure in this run: measuring one round of ${options.size} creations first`);
+    ceilingPerSecond = (await measureEngineCeiling(factory, { count: options.size, workers: options.workers, signal })).createPerSecond;
+    notes.push(`The ceiling part did not run, so the ceiling the loads are shares of is one round of ${options.size} creations measured here.`);
+  }
+  const budget = openLoopBudget(options.quick);
+  const loads = planOpenLoop(ceilingPerSecond, budget);
+  const bareSamples = Math.max(10, options.samples);
+  const bareBefore = await measureBareExec(factory, { samples: bareSamples, signal });
+
+  const results: OpenLoopLoadRuns[] = [];
+  const poolSource = PoolSource.start(factory, { size: options.size, maxWorkers: options.workers, maxErrorsPerHour: Infinity });
+  try {
+    for (const load of loads) {
+      const jobs = load.arrivalsMs.length;
+      // Full before the arrivals start, and again before the create-per-job run, so that run does not share the
+      // engine with the pool's refill.
+      await whenFull(poolSource.pool, { failOnError: true, signal });
+      context.progress(`  ${load.key}: ${jobs} jobs at ${load.ratePerSecond.toFixed(1)}/s, pool`);
+      const pool = await runOpenLoop(poolSource, load.arrivalsMs, { signal });
+      await whenFull(poolSource.pool, { failOnError: true, signal });
+      context.progress(`  ${load.key}: ${jobs} jobs at ${load.ratePerSecond.toFixed(1)}/s, create per job`);
+      const perJob = await runPerJob(run, load.arrivalsMs);
+      results.push({ load, pool, perJob });
+    }
+  } finally {
+    await poolSource.close();
+  }
+  const bareAfter = await measureBareExec(factory, { samples: bareSamples, signal });
+  const bareExec = summarize([...bareBefore.toCommandMs, ...bareAfter.toCommandMs]);
+
+  const failures = results.flatMap(({ load, pool, perJob }) =>
+    (
+      [
+        ['pool', pool],
+        ['per job', perJob],
+      ] as const
+    ).flatMap(([label, measured]) =>
+      measured.jobs
+        .filter((job) => job.result.status !== 'passed')
+        .map((job) => `${load.key} ${label}: ${job.result.name} ${job.result.status}${job.result.reason === undefined ? '' : ` (${job.result.reason})`}`),
+    ),
+  );
+  return {
+    figures: openLoopFigures(ceilingPerSecond, bareExec, results),
+    notes: [
+      ...notes,
+      `Per load, λ = share x ceiling (${ceilingPerSecond.toFixed(1)}/s); a seeded Poisson schedule of about ${budget.windowMs / 1000} s of arrivals, ${budget.minJobs} to ${budget.maxJobs} jobs (${loads.map((load) => `${load.key} ${load.arrivalsMs.length}`).join(', ')}); the same schedule for both sources. Each job starts at its arrival time with no cap on how many run at once (open loop) and goes through the scheduler's runJob with a removal queue, as in \`warmpool run\`, running \`busybox adjtimex\`: arrival to command running is the kernel time it printed minus the scheduled arrival.`,
+      `The first ${warmUpShare * 100}% of each load's jobs (by arrival) are a warm-up left out of the figures (the pool starts full, the engine idle); not-passed counts include them. Pool of ${options.size}, ${options.workers} workers, full before each load; loads run in order 25, 50, 90%, each with the pool, then (pool full again, idle) with a container created per job.`,
+      `Bare exec: the job runner's own execWithDeadline of the same job into one idle running container, one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time (first exec into each: ${bareBefore.firstMs.toFixed(1)} and ${bareAfter.firstMs.toFixed(1)} ms, as every pool job's exec is a first one); the figures pool both sets. Timed from just before the call to the printed kernel time.`,
+      ...failures.slice(0, 5),
+    ],
+  };
+}
+
+async function runPerJob(run: Run, arrivalsMs: readonly number[]): Promise<OpenLoopRun> {
+  const source = new CreatePerJobSource(run.factory);
+  try {
+    return await runOpenLoop(source, arrivalsMs, { signal: run.context.signal });
+  } finally {
+    await source.close();
+  }
 }

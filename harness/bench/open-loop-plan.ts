@@ -1,0 +1,53 @@
+import { poissonArrivals } from './arrivals.js';
+
+/** The loads the issue asks for, as shares of the engine ceiling. */
+export const openLoopLoads = [0.25, 0.5, 0.9] as const;
+
+/** The share of each load's jobs, by arrival order, left out of its figures: the pool starts full, the engine idle. */
+export const warmUpShare = 0.2;
+
+export interface OpenLoopLoad {
+  /** `load25`, `load50`, `load90`: the key in the figures. */
+  readonly key: string;
+  readonly share: number;
+  /** Arrivals per second (λ). */
+  readonly ratePerSecond: number;
+  /** Arrival offsets in ms; the same schedule for the pool and the create-per-job runs. */
+  readonly arrivalsMs: readonly number[];
+  /** The first this many jobs are the warm-up. */
+  readonly warmUpJobs: number;
+}
+
+export interface OpenLoopBudget {
+  /** Arrivals per load and source aim at this long a window... */
+  readonly windowMs: number;
+  /** ...with at least this many jobs (a slow engine's low load would give too few for a p99)... */
+  readonly minJobs: number;
+  /** ...and at most this many (a fast engine's high load would run for minutes of engine work). */
+  readonly maxJobs: number;
+}
+
+/**
+ * Per run: about 15 s of arrivals per load and source, 50 to 300 jobs. On Docker (ceiling near 10/s) that is
+ * 50, 75 and 135 jobs; on LXC (near 60/s) 225, 300 and 300, the cap keeping the busiest load to 5-6 s.
+ */
+export function openLoopBudget(quick: boolean): OpenLoopBudget {
+  return quick ? { windowMs: 4_000, minJobs: 12, maxJobs: 80 } : { windowMs: 15_000, minJobs: 50, maxJobs: 300 };
+}
+
+/** Each load's schedule at `share × ceilingPerSecond`, seeded by its share so every run replays the same one. */
+export function planOpenLoop(ceilingPerSecond: number, budget: OpenLoopBudget): OpenLoopLoad[] {
+  if (!(Number.isFinite(ceilingPerSecond) && ceilingPerSecond > 0)) throw new RangeError(`Expected an engine ceiling above 0 per second, got ${ceilingPerSecond}`);
+  return openLoopLoads.map((share) => {
+    const ratePerSecond = share * ceilingPerSecond;
+    const count = Math.min(budget.maxJobs, Math.max(budget.minJobs, Math.round((ratePerSecond * budget.windowMs) / 1000)));
+    const percent = Math.round(share * 100);
+    return {
+      key: `load${percent}`,
+      share,
+      ratePerSecond,
+      arrivalsMs: poissonArrivals({ ratePerSecond, seed: 1400 + percent, count }),
+      warmUpJobs: Math.ceil(count * warmUpShare),
+    };
+  });
+}
