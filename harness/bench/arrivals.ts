@@ -52,3 +52,17 @@ export function poissonArrivals({ ratePerSecond, seed, durationMs, count }: Arri
   }
   return arrivals;
 }
+
+/**
+ * `count` arrivals of a Poisson process of rate λ conditioned on its (count+1)th arrival falling at exactly
+ * (count+1)/λ seconds: the arrival times are then uniform order statistics over that window, still random and
+ * bunched like Poisson arrivals, but the load offered is λ on the dot. A plain schedule of 50 arrivals can
+ * offer 25% less or more than asked by chance alone, which would blur a comparison between loads.
+ */
+export function poissonArrivalsAtRate({ ratePerSecond, seed, count }: { ratePerSecond: number; seed: number; count: number }): number[] {
+  if (!(Number.isSafeInteger(count) && count >= 0)) throw new RangeError(`Expected a count of arrivals from 0 up, got ${count}`);
+  const drawn = poissonArrivals({ ratePerSecond, seed, count: count + 1 });
+  const endMs = drawn.at(-1) ?? 0;
+  const scale = ((count + 1) * 1000) / ratePerSecond / endMs;
+  return drawn.slice(0, count).map((atMs) => atMs * scale);
+}

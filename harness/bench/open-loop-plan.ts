@@ -1,4 +1,4 @@
-import { poissonArrivals } from './arrivals.js';
+import { poissonArrivalsAtRate } from './arrivals.js';
 
 /** The loads the issue asks for, as shares of the engine ceiling. */
 export const openLoopLoads = [0.25, 0.5, 0.9] as const;
@@ -28,11 +28,12 @@ export interface OpenLoopBudget {
 }
 
 /**
- * Per run: about 15 s of arrivals per load and source, 50 to 300 jobs. On Docker (ceiling near 10/s) that is
- * 50, 75 and 135 jobs; on LXC (near 60/s) 225, 300 and 300, the cap keeping the busiest load to 5-6 s.
+ * Per run: about 12 s of arrivals per load and source, 40 to 300 jobs. On Docker (ceiling near 10/s) that is
+ * 40, 60 and 108 jobs, about 40 s of arrivals per source; on LXC (near 60/s) 180, 300 and 300, the cap keeping the
+ * busiest load to under 6 s.
  */
 export function openLoopBudget(quick: boolean): OpenLoopBudget {
-  return quick ? { windowMs: 4_000, minJobs: 12, maxJobs: 80 } : { windowMs: 15_000, minJobs: 50, maxJobs: 300 };
+  return quick ? { windowMs: 4_000, minJobs: 12, maxJobs: 80 } : { windowMs: 12_000, minJobs: 40, maxJobs: 300 };
 }
 
 /** Each load's schedule at `share × ceilingPerSecond`, seeded by its share so every run replays the same one. */
@@ -46,7 +47,7 @@ export function planOpenLoop(ceilingPerSecond: number, budget: OpenLoopBudget): 
       key: `load${percent}`,
       share,
       ratePerSecond,
-      arrivalsMs: poissonArrivals({ ratePerSecond, seed: 1400 + percent, count }),
+      arrivalsMs: poissonArrivalsAtRate({ ratePerSecond, seed: 1400 + percent, count }),
       warmUpJobs: Math.ceil(count * warmUpShare),
     };
   });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mulberry32, poissonArrivals } from '../../harness/bench/arrivals.js';
+import { mulberry32, poissonArrivals, poissonArrivalsAtRate } from '../../harness/bench/arrivals.js';
 
 test('the same seed gives the same schedule, another seed another one', (t) => {
   const first = poissonArrivals({ ratePerSecond: 20, seed: 14, count: 200 });
@@ -78,4 +78,24 @@ test('bad rates, seeds and bounds are refused with a RangeError naming the value
   t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1, durationMs: -5 }), { instanceOf: RangeError, message: /got -5/ });
   t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 1, count: 2.5 }), { instanceOf: RangeError, message: /got 2.5/ });
   t.throws(() => poissonArrivals({ ratePerSecond: 1, seed: 0.5, count: 1 }), { instanceOf: RangeError, message: /seed, got 0.5/ });
+});
+
+test('a schedule at the exact rate offers λ on the dot and stays random', (t) => {
+  const arrivals = poissonArrivalsAtRate({ ratePerSecond: 2, seed: 1425, count: 50 });
+  t.deepEqual(poissonArrivalsAtRate({ ratePerSecond: 2, seed: 1425, count: 50 }), arrivals);
+  t.is(arrivals.length, 50);
+  t.true(arrivals.every((atMs, index) => index === 0 || atMs > (arrivals[index - 1] ?? Infinity)));
+  // The (count+1)th arrival is at (count+1)/λ = 25.5 s, so the 50 fall inside it: 500 ms apart on average.
+  t.true((arrivals.at(-1) ?? Infinity) < 25_500);
+  // The plain schedule of the same seed offers 27% less than asked (its 51st arrival near 35 s, not 25.5 s).
+  const plain = poissonArrivals({ ratePerSecond: 2, seed: 1425, count: 51 });
+  t.true((plain.at(-1) ?? 0) > 30_000, `plain schedule's 51st arrival at ${plain.at(-1)} ms`);
+  // Same order of the gaps: the exact schedule is the plain one rescaled, not a fixed interval.
+  const ratios = arrivals.map((atMs, index) => atMs / (plain[index] ?? Number.NaN));
+  t.true(ratios.every((value) => Math.abs(value - (ratios[0] ?? 0)) < 1e-9));
+  const gaps = arrivals.map((atMs, index) => atMs - (index === 0 ? 0 : (arrivals[index - 1] ?? 0)));
+  t.true(Math.max(...gaps) > 3 * Math.min(...gaps), 'gaps still vary');
+  t.deepEqual(poissonArrivalsAtRate({ ratePerSecond: 2, seed: 1, count: 0 }), []);
+  t.throws(() => poissonArrivalsAtRate({ ratePerSecond: 0, seed: 1, count: 5 }), { instanceOf: RangeError, message: /got 0/ });
+  t.throws(() => poissonArrivalsAtRate({ ratePerSecond: 1, seed: 1, count: -1 }), { instanceOf: RangeError, message: /got -1/ });
 });
