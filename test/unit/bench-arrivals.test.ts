@@ -1,5 +1,6 @@
 import test from 'ava';
 import { mulberry32, poissonArrivals, poissonArrivalsAtRate } from '../../harness/bench/arrivals.js';
+import { planOpenLoop } from '../../harness/bench/open-loop-plan.js';
 
 test('the same seed gives the same schedule, another seed another one', (t) => {
   const first = poissonArrivals({ ratePerSecond: 20, seed: 14, count: 200 });
@@ -98,4 +99,26 @@ test('a schedule at the exact rate offers λ on the dot and stays random', (t) =
   t.deepEqual(poissonArrivalsAtRate({ ratePerSecond: 2, seed: 1, count: 0 }), []);
   t.throws(() => poissonArrivalsAtRate({ ratePerSecond: 0, seed: 1, count: 5 }), { instanceOf: RangeError, message: /got 0/ });
   t.throws(() => poissonArrivalsAtRate({ ratePerSecond: 1, seed: 1, count: -1 }), { instanceOf: RangeError, message: /got -1/ });
+});
+
+test('the open-loop plan: three loads at 25, 50 and 90% of the ceiling, within the job budget, warm-up first', (t) => {
+  const budget = { windowMs: 12_000, minJobs: 40, maxJobs: 300 };
+  const docker = planOpenLoop(10, budget);
+  t.deepEqual(
+    docker.map((load) => [load.key, load.ratePerSecond, load.arrivalsMs.length, load.warmUpJobs]),
+    [
+      ['load25', 2.5, 40, 8],
+      ['load50', 5, 60, 12],
+      ['load90', 9, 108, 22],
+    ],
+  );
+  const lxc = planOpenLoop(60, budget);
+  t.deepEqual(
+    lxc.map((load) => load.arrivalsMs.length),
+    [180, 300, 300],
+    'a fast engine is capped at maxJobs',
+  );
+  t.deepEqual(planOpenLoop(10, budget), docker, 'the same plan every run');
+  t.throws(() => planOpenLoop(0, budget), { instanceOf: RangeError, message: /ceiling above 0 per second, got 0/ });
+  t.throws(() => planOpenLoop(Number.NaN, budget), { instanceOf: RangeError, message: /got NaN/ });
 });

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { percentile, perSecond, quantileOfSorted, ratio, summarize } from '../../harness/bench/stats.js';
+import { steadyRate } from '../../harness/bench/throughput.js';
 
 test('percentiles interpolate linearly between the nearest ranks', (t) => {
   const samples = [1, 2, 3, 4];
@@ -68,4 +69,15 @@ test('ratio is null when a side is missing or the denominator is 0', (t) => {
   t.is(ratio(undefined, 4), null);
   t.is(ratio(1, undefined), null);
   t.is(ratio(1, 0), null);
+});
+
+test('steadyRate counts the completions after the first `skip`, from the skip-th end to everything done', (t) => {
+  // Eight served at once from a full pool (ends 1..8 ms), then one every 100 ms up to 1,008 ms, all removed at 1,058.
+  const endsMs = [...Array.from({ length: 8 }, (_, index) => index + 1), ...Array.from({ length: 10 }, (_, index) => 108 + index * 100)];
+  const completions = { startMs: 0, endsMs, doneMs: 1058 };
+  t.is(steadyRate(completions, 8), (10 / (1058 - 8)) * 1000);
+  t.true(steadyRate(completions, 0) > 1.5 * steadyRate(completions, 8), 'counting the full start would flatter the rate by 79%');
+  t.is(steadyRate(completions, 0), (18 / 1058) * 1000);
+  t.throws(() => steadyRate(completions, 18), { instanceOf: RangeError, message: /more than 18 completions, got 18/ });
+  t.throws(() => steadyRate({ startMs: 0, endsMs: [5, 5], doneMs: 5 }, 1), { instanceOf: RangeError, message: /0 ms/ });
 });
