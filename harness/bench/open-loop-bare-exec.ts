@@ -42,3 +42,19 @@ export async function measureBareExec(
     await container.destroy();
   }
 }
+
+/**
+ * The first exec into each of `samples` fresh containers, one at a time with nothing else running (each made
+ * before and destroyed after, untimed): what a pool job's exec costs on a quiet engine, since every container a
+ * pool hands out is fresh. Against the bare exec it shows what a backend's first exec costs extra.
+ */
+export async function measureFirstExec(
+  factory: ContainerFactory<RunnableContainer>,
+  { samples, signal }: { samples: number; signal: AbortSignal },
+): Promise<number[]> {
+  const firstMs: number[] = [];
+  for (let sample = 0; sample < samples; sample++) {
+    firstMs.push((await measureBareExec(factory, { samples: 1, signal })).firstMs);
+  }
+  return firstMs;
+}

@@ -45,12 +45,18 @@ function sourceFigures(prefix: string, label: string, jobs: readonly OpenLoopJob
 }
 
 /** Every figure of the open-loop part, keyed `jobStart.<load>.<source>.<figure>` as the issue lists them. */
-export function openLoopFigures(ceilingPerSecond: number, bareExec: Summary, loads: readonly OpenLoopLoadRuns[]): Figure[] {
+export function openLoopFigures(
+  ceilingPerSecond: number,
+  { bareExec, firstExec }: { bareExec: Summary; firstExec: Summary },
+  loads: readonly OpenLoopLoadRuns[],
+): Figure[] {
   const figures: Figure[] = [
     figure('jobStart.ceilingPerSecond', 'engine ceiling the loads are shares of', ceilingPerSecond, 'containers/s'),
     figure('jobStart.bareExec.p50', 'bare exec into an idle container p50', bareExec.p50, 'ms'),
     figure('jobStart.bareExec.p99', 'bare exec into an idle container p99', bareExec.p99, 'ms'),
     figure('jobStart.bareExec.max', 'bare exec into an idle container max', bareExec.max, 'ms'),
+    figure('jobStart.firstExec.p50', 'first exec into a fresh idle container p50', firstExec.p50, 'ms'),
+    figure('jobStart.firstExec.p99', 'first exec into a fresh idle container p99', firstExec.p99, 'ms'),
   ];
   for (const { load, pool, perJob } of loads) {
     const key = `jobStart.${load.key}`;

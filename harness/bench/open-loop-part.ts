@@ -3,7 +3,7 @@ import type { Measured, Run } from './bench-parts.js';
 import { CreatePerJobSource } from './create-per-job-source.js';
 import { measureEngineCeiling } from './engine-ceiling.js';
 import { findValue } from './figures.js';
-import { measureBareExec } from './open-loop-bare-exec.js';
+import { measureBareExec, measureFirstExec } from './open-loop-bare-exec.js';
 import { openLoopFigures, type OpenLoopLoadRuns } from './open-loop-figures.js';
 import { openLoopBudget, planOpenLoop, warmUpShare } from './open-loop-plan.js';
 import { runOpenLoop, type OpenLoopRun } from './open-loop.js';
@@ -50,6 +50,8 @@ export async function openLoopPart(run: Run): Promise<Measured> {
   }
   const bareAfter = await measureBareExec(factory, { samples: bareSamples, signal });
   const bareExec = summarize([...bareBefore.toCommandMs, ...bareAfter.toCommandMs]);
+  const firstExecSamples = options.quick ? 5 : 10;
+  const firstExec = summarize(await measureFirstExec(factory, { samples: firstExecSamples, signal }));
 
   const failures = results.flatMap(({ load, pool, perJob }) =>
     (
@@ -64,12 +66,12 @@ export async function openLoopPart(run: Run): Promise<Measured> {
     ),
   );
   return {
-    figures: openLoopFigures(ceilingPerSecond, bareExec, results),
+    figures: openLoopFigures(ceilingPerSecond, { bareExec, firstExec }, results),
     notes: [
       ...notes,
       `Per load, λ = share x ceiling (${ceilingPerSecond.toFixed(1)}/s); a seeded Poisson schedule (conditioned to offer exactly λ over its window) of about ${budget.windowMs / 1000} s of arrivals, ${budget.minJobs} to ${budget.maxJobs} jobs (${loads.map((load) => `${load.key} ${load.arrivalsMs.length}`).join(', ')}); the same schedule for both sources. Each job starts at its arrival time with no cap on how many run at once (open loop) and goes through the scheduler's runJob with a removal queue, as in \`warmpool run\`, running \`busybox adjtimex\`: arrival to command running is the kernel time it printed minus the scheduled arrival. The ceiling is create+start only, while every job also costs the engine a removal: see part 5c's create+remove ceiling for where the engine really saturates.`,
       `The first ${warmUpShare * 100}% of each load's jobs (by arrival) are a warm-up left out of the figures (the pool starts full, the engine idle); not-passed counts include them. Pool of ${options.size}, ${options.workers} workers, full before each load; loads run in order 25, 50, 90%, each with the pool, then (pool full again, idle) with a container created per job.`,
-      `Bare exec: the job runner's own execWithDeadline of the same job into one idle running container, one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time (first exec into each: ${bareBefore.firstMs.toFixed(1)} and ${bareAfter.firstMs.toFixed(1)} ms, as every pool job's exec is a first one); the figures pool both sets. Timed from just before the call to the printed kernel time.`,
+      `Bare exec: the job runner's own execWithDeadline of the same job into one idle running container, one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time; the figures pool both sets. Timed from just before the call to the printed kernel time. First exec: the same call once into each of ${firstExecSamples} fresh containers, one at a time after the loads, nothing else running: every pool job's exec is a first one.`,
       ...failures.slice(0, 5),
     ],
   };
