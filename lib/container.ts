@@ -66,6 +66,8 @@ export interface ContainerDescriptor {
   readonly name: string;
   /** LXC only: the lxcpath the container lives in. */
   readonly lxcpath?: string;
+  /** Docker only: its main process is warmpool's agent, which `execFinal` runs commands through. */
+  readonly agent?: boolean;
 }
 
 export interface ExecOptions {
@@ -91,6 +93,13 @@ export interface RunnableContainer extends Container {
   readonly backend: ContainerDescriptor['backend'];
   describe(): ContainerDescriptor;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional. Like `exec`, for the last command a container runs: a backend may run it in a faster way after
+   * which the container stops (Docker runs it through the container's main process, with no engine exec).
+   * Reading files out still works afterwards; running more commands does not. Rejects with ContainerDiedError
+   * when the container died under the command.
+   */
+  execFinal?(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Writes `data` to `path` inside the container, creating parent directories. */
   writeFile(path: string, data: string | Uint8Array): Promise<void>;
   /** Reads the file at `path` inside the container. */

@@ -54,10 +54,14 @@ export class TimedSource implements ContainerSource {
 class RecordingContainer implements RunnableContainer {
   readonly #inner: RunnableContainer;
   readonly #record: CheckoutRecord;
+  /** Only where the inner container has it, so the job runner takes the same path as without the recording. */
+  readonly execFinal?: (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
   constructor(inner: RunnableContainer, record: CheckoutRecord) {
     this.#inner = inner;
     this.#record = record;
+    const final = inner.execFinal?.bind(inner);
+    if (final) this.execFinal = (argv, options) => this.#recorded(final(argv, options));
   }
 
   get id(): string {
@@ -76,8 +80,12 @@ class RecordingContainer implements RunnableContainer {
     return this.#inner.describe();
   }
 
-  async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    const result = await this.#inner.exec(argv, options);
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
+    return this.#recorded(this.#inner.exec(argv, options));
+  }
+
+  async #recorded(running: Promise<ExecResult>): Promise<ExecResult> {
+    const result = await running;
     this.#record.stdout = (this.#record.stdout ?? '') + result.stdout;
     return result;
   }

@@ -21,6 +21,8 @@ export class ServiceContainer implements RunnableContainer, AsyncDisposable {
   readonly #handle: RunnableContainer;
   readonly #releaser: ContainerReleaser;
   #destroyed: Promise<void> | undefined;
+  /** The backend's own `execFinal`, where it has one (a Docker container with the agent). */
+  readonly execFinal?: (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
   constructor(descriptor: ContainerDescriptor, handle: RunnableContainer, releaser: ContainerReleaser) {
     this.#descriptor = { ...descriptor };
@@ -30,6 +32,8 @@ export class ServiceContainer implements RunnableContainer, AsyncDisposable {
     this.lxcpath = descriptor.lxcpath;
     this.#handle = handle;
     this.#releaser = releaser;
+    const final = handle.execFinal?.bind(handle);
+    if (final) this.execFinal = final;
   }
 
   describe(): ContainerDescriptor {

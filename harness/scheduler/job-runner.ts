@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../lib/clock.js';
 import type { RunnableContainer } from '../../lib/container.js';
-import { errorMessage } from '../../lib/errors.js';
+import { ContainerDiedError, errorMessage } from '../../lib/errors.js';
 import { collectArtifacts } from './artifacts.js';
 import { askLiveness, deathOf, unknownLiveness, type Liveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
@@ -231,6 +231,10 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
     runMs = performance.now() - execStart;
     if (ran.kind === 'cancelled') return cancelled();
     if (ran.kind === 'error') {
+      if (ran.error instanceof ContainerDiedError) {
+        // Only the final path says so: the command had started when its container died (an infrastructure failure).
+        return ended({ status: 'error', exitCode: null, reason: `the container died under the command: ${ran.error.message}`, runMs });
+      }
       // No exit code: the engine did not run the command to an end. A container that does not run refused it.
       const alive = await liveness();
       if (signal?.aborted) return cancelled();
@@ -250,7 +254,8 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
     const kept = { stdout: exec.stdout.slice(-keep), stderr: exec.stderr.slice(-keep) };
     const timedOut = ran.kind === 'hung' || exec.timedOut;
 
-    if (!timedOut && exec.exitCode >= 126) {
+    // After a final exec the container stops by design, and a death under the command was reported as an error.
+    if (!timedOut && exec.exitCode >= 126 && !(ran.kind === 'exited' && ran.final)) {
       const alive = await liveness();
       if (signal?.aborted) return cancelled();
       if (alive.state !== 'running') {

@@ -257,6 +257,7 @@ export function isContainerDescriptor(value: unknown): value is ContainerDescrip
     (fields['backend'] === 'docker' || fields['backend'] === 'lxc') &&
     typeof fields['id'] === 'string' &&
     typeof fields['name'] === 'string' &&
-    (fields['lxcpath'] === undefined || typeof fields['lxcpath'] === 'string')
+    (fields['lxcpath'] === undefined || typeof fields['lxcpath'] === 'string') &&
+    (fields['agent'] === undefined || typeof fields['agent'] === 'boolean')
   );
 }

@@ -8,6 +8,7 @@ import { BackendError, EngineUnavailableError, InvalidOptionError, errorMessage 
 import { engineStatusCode, isEngineDown, resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
+import { runDockerFinalExec } from './docker-final-exec.js';
 import { validateClock } from './docker-factory-options.js';
 import { forceRemove } from './docker-remove.js';
 import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
@@ -22,19 +23,28 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   readonly #docker: Dockerode;
   readonly #clock: Clock;
   #destroyed: Promise<void> | undefined;
+  /**
+   * Only on a container whose main process is the agent: runs `argv` through it instead of a new engine exec (see
+   * `runDockerFinalExec`). It starts in milliseconds, and the container stops when it ends, so it is the last
+   * thing run in the container (reading files out still works).
+   */
+  readonly execFinal?: (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
   constructor(
     docker: Dockerode,
     readonly id: string,
     readonly name: string,
     clock: Clock = systemClock,
+    /** Its main process is the agent (docker-agent.ts), so `execFinal` can run a command through it. */
+    readonly hasAgent = false,
   ) {
     this.#docker = docker;
     this.#clock = clock;
+    if (hasAgent) this.execFinal = (argv, options) => runDockerFinalExec(docker, this, argv, options);
   }
 
   describe(): ContainerDescriptor {
-    return { backend: this.backend, id: this.id, name: this.name };
+    return { backend: this.backend, id: this.id, name: this.name, ...(this.hasAgent ? { agent: true } : {}) };
   }
 
   /** See `runDockerExec`: a timeout resolves with `timedOut: true` and exit code 124; an abort rejects. */
@@ -154,7 +164,7 @@ export function openDockerContainer(
     throw new InvalidOptionError('descriptor', descriptor, expected);
   }
   const clock = validateClock(options.clock);
-  return new DockerContainer(resolveDockerEngine(options.docker), descriptor.id, descriptor.name, clock);
+  return new DockerContainer(resolveDockerEngine(options.docker), descriptor.id, descriptor.name, clock, descriptor.agent === true);
 }
 
 function splitFilePath(path: unknown): { dir: string; base: string } {

@@ -1,3 +1,4 @@
+import { agentCommand } from './docker-agent.js';
 import type Dockerode from 'dockerode';
 import { systemClock } from '../../clock.js';
 import type { Clock } from '../../clock.js';
@@ -26,8 +27,10 @@ export interface DockerFactoryOptions {
    */
   readonly image: string;
   /**
-   * Keeps the container alive until it is removed. Needs /bin/sh; the default exits at once on SIGTERM.
-   * @default ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']
+   * The container's main process, which keeps it alive until it is removed. The default is warmpool's agent
+   * (docker-agent.ts: a few lines of /bin/sh waiting on stdin; it exits at once on SIGTERM), through which
+   * `execFinal` starts a command without an engine exec. With a command of your own, `execFinal` is a plain exec.
+   * @default agentCommand
    */
   readonly command?: readonly string[];
   /** Environment of the container's processes. */
@@ -68,6 +71,8 @@ export interface ResolvedDockerFactoryOptions {
   readonly poolId: string;
   readonly image: string;
   readonly command: readonly string[];
+  /** The main process is the agent, which waits on stdin (the container is made with OpenStdin). */
+  readonly agent: boolean;
   readonly env: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
   readonly memoryBytes: number | undefined;
@@ -79,7 +84,6 @@ export interface ResolvedDockerFactoryOptions {
   readonly clock: Clock;
 }
 
-export const defaultKeepAliveCommand = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 const minimumMemoryBytes = 6 * 1024 * 1024;
 const knownOptions = new Set<string>([
   'docker',
@@ -112,7 +116,7 @@ export function resolveDockerFactoryOptions(options: DockerFactoryOptions): Reso
   if (typeof options.image !== 'string' || options.image.trim() === '' || /\s/.test(options.image)) {
     throw new InvalidOptionError('image', options.image, 'an image reference such as `busybox:latest`');
   }
-  const command = options.command ?? defaultKeepAliveCommand;
+  const command = options.command ?? agentCommand;
   validateArgv('command', command);
   if (options.readinessCommand !== undefined) validateArgv('readinessCommand', options.readinessCommand);
   const env = validateStringRecord('env', options.env, (key) => /^[^=\0]+$/.test(key));
@@ -134,6 +138,7 @@ export function resolveDockerFactoryOptions(options: DockerFactoryOptions): Reso
     poolId,
     image: options.image,
     command,
+    agent: options.command === undefined,
     env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     labels,
     memoryBytes,

@@ -140,7 +140,9 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
         Env: [...env],
         Labels: { ...labels, ...ownerLabels({ poolId }) },
         Tty: false,
-        OpenStdin: false,
+        // The agent waits for its one command on stdin; StdinOnce false: a client that attaches and goes keeps it open.
+        OpenStdin: this.#options.agent,
+        StdinOnce: false,
         HostConfig: {
           NetworkMode: networkMode,
           ...(memoryBytes === undefined ? {} : { Memory: memoryBytes }),
@@ -157,7 +159,7 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
       if (engineStatusCode(error) === 404) throw new ImageUnavailableError(image, error);
       throw new BackendError(`Creating container ${name} failed: ${errorMessage(error)}`, { cause: error });
     }
-    return new DockerContainer(docker, created.id, name, this.#options.clock);
+    return new DockerContainer(docker, created.id, name, this.#options.clock, this.#options.agent);
   }
 
   async #start(container: DockerContainer): Promise<void> {

@@ -1,0 +1,260 @@
+import type Dockerode from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../container.js';
+import { BackendError, ContainerDiedError, errorMessage } from '../../errors.js';
+import { agentInput, agentMarkers } from './docker-agent.js';
+import { validateExecArguments } from './docker-exec.js';
+
+/** How long a killed container may take to close its stream before we stop waiting for it. */
+const killGraceMs = 2_000;
+/** How long output may trail the container's stop (both travel separately through dockerd). */
+const outputGraceMs = 1_000;
+
+type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
+
+/**
+ * Runs `argv` through the agent, the container's main process (see docker-agent.ts): one attach, one write, and
+ * the command runs; no engine exec. Resolves like `runDockerExec` (the exit code, also a non-zero one; 124 and
+ * `timedOut` after a timeout, which kills the container) as soon as the agent has printed the command's status,
+ * without waiting for the container to stop. Rejects with `signal.reason` on abort (the container is killed),
+ * with ContainerDiedError when the container died under the command, and with a BackendError when the agent
+ * could not run it (the container was not running, or `cwd` does not exist).
+ */
+export async function runDockerFinalExec(
+  docker: Dockerode,
+  container: { readonly id: string; readonly name: string },
+  argv: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
+  validateExecArguments(argv, options);
+  const { signal, timeoutMs, env, cwd } = options;
+  signal?.throwIfAborted();
+  const handle = docker.getContainer(container.id);
+  const failure = (what: string, cause?: unknown): BackendError =>
+    new BackendError(`running ${describeArgv(argv)} in ${container.name} through its agent: ${what}`, cause === undefined ? {} : { cause });
+
+  let stream: Duplex;
+  try {
+    stream = (await handle.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw failure(`attach failed: ${errorMessage(error)}`, error);
+  }
+  const nonce = randomBytes(12).toString('hex');
+  const output = new AgentOutput(nonce);
+  (docker.modem as DemuxingModem).demuxStream(stream, output.stdout, output.stderr);
+  const closed = new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+  // An attach to a stopped container waits for it to start again, so a parallel wait (answered at once when the
+  // container is not running) tells a dead container apart, and gives its exit code, at no cost in latency.
+  const stopWatch = new AbortController();
+  const stopped = handle
+    .wait({ condition: 'not-running', abortSignal: stopWatch.signal })
+    .then((answer: { StatusCode?: number }) => answer.StatusCode, () => undefined);
+  stream.write(agentInput(nonce, argv, { ...(env === undefined ? {} : { env }), ...(cwd === undefined ? {} : { cwd }) }));
+
+  try {
+    const ended = Promise.race([output.finished, closed.then(() => 'closed' as const), stopped.then(() => 'stopped' as const)]);
+    const outcome = await waitForOutcome(ended, timeoutMs, signal);
+    if (outcome === 'timedOut' || outcome === 'aborted') {
+      await killContainer(handle, closed);
+      if (outcome === 'aborted') throw (signal as AbortSignal).reason;
+      return { exitCode: timedOutExitCode, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: true };
+    }
+    // The container stops right after the agent's last line, and its output may still be on the way to us.
+    if (outcome !== 'finished') await Promise.race([output.finished, closed, sleep(outputGraceMs)]);
+    if (output.isFinished) {
+      if (output.noCwd) throw failure(`the working directory ${JSON.stringify(cwd)} does not exist`);
+      return { exitCode: output.exitCode as number, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: false };
+    }
+    // The container stopped before the agent said how the command ended: it died, or was never running.
+    if (!output.started) throw failure('the container is not running (its agent never read the command)');
+    const exitCode = await Promise.race([stopped, sleep(outputGraceMs, undefined)]);
+    const oomKilled = exitCode === 137 ? (await handle.inspect().catch(() => undefined))?.State.OOMKilled === true : false;
+    throw new ContainerDiedError(container.name, 'died', exitCode, oomKilled);
+  } finally {
+    // The agent exits after its last line; the stream closes with the container, which we need not wait for.
+    stopWatch.abort();
+    stream.destroy();
+  }
+}
+
+async function waitForOutcome<T extends string>(
+  ended: Promise<T>,
+  timeoutMs: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<T | 'timedOut' | 'aborted'> {
+  // One controller per wait, aborted in `finally`, so neither the timer nor the abort listener outlives it.
+  const cleanup = new AbortController();
+  try {
+    const racers: Promise<T | 'timedOut' | 'aborted'>[] = [ended];
+    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+      racers.push(sleep(timeoutMs, 'timedOut' as const, { signal: cleanup.signal }).catch(() => new Promise<never>(() => undefined)));
+    }
+    if (signal !== undefined) {
+      racers.push(
+        new Promise((resolve) => {
+          if (signal.aborted) resolve('aborted');
+          signal.addEventListener('abort', () => resolve('aborted'), { once: true, signal: cleanup.signal });
+        }),
+      );
+    }
+    return await Promise.race(racers);
+  } finally {
+    cleanup.abort();
+  }
+}
+
+/** Kills every process of the container at once (SIGKILL to its init ends the PID namespace), then waits briefly for the stream. */
+async function killContainer(handle: Dockerode.Container, closed: Promise<void>): Promise<void> {
+  const grace = new AbortController();
+  try {
+    await handle.kill().catch(() => undefined);
+    await Promise.race([closed, sleep(killGraceMs, undefined, { signal: grace.signal }).catch(() => undefined)]);
+  } finally {
+    grace.abort();
+  }
+}
+
+function describeArgv(argv: readonly string[]): string {
+  return JSON.stringify(argv.join(' ').slice(0, 80));
+}
+
+/**
+ * The agent's two output streams with its marker lines taken out. Docker copies stdout and stderr separately, so
+ * the command's status (last on stderr) may arrive before the last of its stdout: the run is finished only once
+ * both the status and stdout's end marker are in.
+ */
+class AgentOutput {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly finished: Promise<'finished'>;
+  started = false;
+  isFinished = false;
+  noCwd = false;
+  exitCode: number | undefined;
+  readonly #stdout = new MarkedStream();
+  readonly #stderr = new MarkedStream();
+  readonly #markers: { started: string; exit: RegExp; noCwd: string; end: string };
+
+  constructor(nonce: string) {
+    this.#markers = {
+      started: `${nonce}:${agentMarkers.started}\n`,
+      exit: new RegExp(`${nonce}:${agentMarkers.exit}(\\d+)\\n`),
+      noCwd: `${nonce}:${agentMarkers.noCwd}\n`,
+      end: `${nonce}:${agentMarkers.end}\n`,
+    };
+    let finish: (value: 'finished') => void = () => undefined;
+    this.finished = new Promise((resolve) => (finish = resolve));
+    let stdoutEnded = false;
+    let statusKnown = false;
+    const check = (): void => {
+      if (!stdoutEnded || !statusKnown) return;
+      this.isFinished = true;
+      finish('finished');
+    };
+    this.stdout = this.#stdout.writable(() => {
+      if (!stdoutEnded && this.#stdout.takeFromEnd(this.#markers.end)) {
+        stdoutEnded = true;
+        check();
+      }
+    });
+    this.stderr = this.#stderr.writable(() => {
+      if (!this.started && this.#stderr.takeFromStart(this.#markers.started)) this.started = true;
+      if (statusKnown) return;
+      const status = this.#stderr.takeMatchFromEnd(this.#markers.exit);
+      if (status !== undefined) {
+        this.exitCode = Number(status);
+        statusKnown = true;
+      } else if (this.#stderr.takeFromEnd(this.#markers.noCwd)) {
+        this.noCwd = true;
+        statusKnown = true;
+      }
+      check();
+    });
+  }
+
+  stdoutText(): string {
+    return this.#stdout.text();
+  }
+
+  stderrText(): string {
+    return this.#stderr.text();
+  }
+}
+
+/** Collected bytes of one stream, from which marker lines can be cut at the start or the end. */
+class MarkedStream {
+  readonly #chunks: Buffer[] = [];
+  #length = 0;
+
+  writable(onData: () => void): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.#chunks.push(chunk);
+        this.#length += chunk.length;
+        onData();
+        callback();
+      },
+    });
+  }
+
+  takeFromStart(marker: string): boolean {
+    if (this.#length < marker.length) return false;
+    const head = Buffer.concat(this.#chunks);
+    if (head.toString('latin1', 0, marker.length) !== marker) return false;
+    this.#replace(head.subarray(marker.length));
+    return true;
+  }
+
+  takeFromEnd(marker: string): boolean {
+    if (!this.#tail().endsWith(marker)) return false;
+    this.#cutEnd(marker.length);
+    return true;
+  }
+
+  /** Cuts a match of `pattern` that ends the stream's bytes, and returns its first group. */
+  takeMatchFromEnd(pattern: RegExp): string | undefined {
+    const match = new RegExp(`${pattern.source}$`).exec(this.#tail());
+    if (match?.[1] === undefined) return undefined;
+    this.#cutEnd(match[0].length);
+    return match[1];
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+
+  /** The last bytes, enough to hold any marker: chunks are only joined at the end, so long output stays linear. */
+  #tail(): string {
+    const parts: Buffer[] = [];
+    let length = 0;
+    for (let index = this.#chunks.length - 1; index >= 0 && length < tailBytes; index--) {
+      const chunk = this.#chunks[index] as Buffer;
+      parts.unshift(chunk);
+      length += chunk.length;
+    }
+    const joined = Buffer.concat(parts);
+    return joined.toString('latin1', Math.max(0, joined.length - tailBytes));
+  }
+
+  #cutEnd(bytes: number): void {
+    const all = Buffer.concat(this.#chunks);
+    this.#replace(all.subarray(0, all.length - bytes));
+  }
+
+  #replace(bytes: Buffer): void {
+    this.#chunks.length = 0;
+    this.#chunks.push(bytes);
+    this.#length = bytes.length;
+  }
+}
+
+/** Longer than any marker line (a 24-digit nonce, a name and a status). */
+const tailBytes = 128;
