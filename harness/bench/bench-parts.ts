@@ -5,6 +5,7 @@ import type { BackendSettings } from '../backend.js';
 import { PoolSource } from '../scheduler/container-source.js';
 import type { BenchOptions } from './bench-options.js';
 import { measureInProcessCheckout } from './checkout-latency.js';
+import { sampleInProcessCheckout, sampleSocketCheckout } from './checkout-samples.js';
 import { CreatePerJobSource } from './create-per-job-source.js';
 import { measureEngineCeiling } from './engine-ceiling.js';
 import { figure, findValue, latencyFigures, type Figure, type PartId, type PartResult } from './figures.js';
@@ -78,9 +79,14 @@ export async function ceilingPart({ options, factory, context }: Run): Promise<M
 export async function refillPart(run: Run): Promise<Measured> {
   const { size, workers, rounds } = run.options;
   const fillMs: number[] = [];
+  const roundRatios: number[] = [];
   for (let round = 0; round < rounds; round++) {
+    // Each round pairs a refill with an engine-ceiling round just before it, so the engine's drift over the run
+    // (its own cleanup after earlier parts, the machine's load) weighs on both sides of the ratio alike.
+    const ceiling = await measureEngineCeiling(run.factory, { count: size, workers, signal: run.context.signal });
     const result = await measureRefill(run.factory, { size, workers }, run.context.signal);
     fillMs.push(result.fillMs);
+    roundRatios.push(result.containersPerSecond / ceiling.createPerSecond);
     // The last round's full pool is the one parts 3a and 6 measure on.
     if (round === rounds - 1) run.pool = result.pool;
     else await result.pool.cleanup({ timeoutMs: 60_000 });
@@ -90,10 +96,12 @@ export async function refillPart(run: Run): Promise<Measured> {
     figures: [
       figure('refill.fillMs', `empty pool of ${size} to full, median round`, summarize(fillMs).p50, 'ms'),
       figure('refill.containersPerSecond', `refill, ${workers} workers`, containersPerSecond, 'containers/s'),
-      figure('refill.vsCeiling', 'refill / engine ceiling', ratio(containersPerSecond, findValue(run.parts, 'ceiling.createPerSecond')), 'x'),
+      figure('refill.vsCeiling', 'refill / engine ceiling, median of the paired rounds', summarize(roundRatios).p50, 'x'),
+      figure('refill.vsCeilingOfPart1', 'refill / engine ceiling of part 1 (all rounds)', ratio(containersPerSecond, findValue(run.parts, 'ceiling.createPerSecond')), 'x'),
     ],
     notes: [
-      `${rounds} round(s): a new Pool({ size: ${size}, maxWorkers: ${workers} }) timed from its construction to the creation event that fills it (pool.on('creation'), no polling); a failed creation fails the part.`,
+      `${rounds} round(s), each an engine-ceiling round of ${size} creations (${workers} at a time, no pool, then destroyed) followed by a new Pool({ size: ${size}, maxWorkers: ${workers} }) timed from its construction to the creation event that fills it (pool.on('creation'), no polling); the ratio is refill over ceiling within each round, and the figure their median. A failed creation fails the part.`,
+      `Per-round ratios: ${roundRatios.map((value) => value.toFixed(3)).join(', ')}.`,
     ],
   };
 }
@@ -124,13 +132,16 @@ export async function idlePart(run: Run): Promise<Measured> {
 export async function checkoutPart(run: Run): Promise<Measured> {
   const pool = await fullPool(run);
   const result = await measureInProcessCheckout(pool, run.options.samples, run.context.signal);
+  const many = await sampleInProcessCheckout(run.options.size, manySamples(run), run.context.signal);
   return {
     figures: [
-      ...latencyFigures('checkout.inProcess', 'get()', result.getMs),
+      ...latencyFigures('checkout.inProcess.many', `get(), ${many.count} samples, instant containers`, many),
+      ...latencyFigures('checkout.inProcess', `get(), ${run.options.backend} containers`, result.getMs),
       figure('checkout.inProcess.firstMs', 'first get() of the run (cold)', result.firstMs, 'ms'),
       figure('checkout.inProcess.refill.p50', 'destroy + refill between samples, p50', result.refillMs.p50, 'ms'),
     ],
     notes: [
+      `many: ${many.count} samples of pool.get() from a full pool of ${run.options.size} whose factory makes in-memory containers at once (so thousands of samples fit the budget; get() does not depend on how a container was made), after 200 unmeasured ones; each container destroyed and the pool full again before the next sample, untimed.`,
       `A first pool.get() (reported as the cold figure), then ${run.options.samples} samples, each one pool.get() from a full pool of ${pool.capacity}; the container is then destroyed (not timed) and the next sample waits for the pool to be full again (pool.on('creation')). get() includes whatever the refill it triggers runs synchronously in the factory before the caller resumes.`,
     ],
   };
@@ -148,8 +159,10 @@ export async function servicePart(run: Run, poolId: string): Promise<Measured> {
     signal: run.context.signal,
     progress: run.context.progress,
   });
+  const many = await sampleSocketCheckout(size, manySamples(run), run.context.signal);
   const figures: Figure[] = [
-    ...latencyFigures('checkout.service', 'client.get() over the socket', result.getMs),
+    ...latencyFigures('checkout.service.many', `client.get() over the socket, ${many.count} samples, instant containers`, many),
+    ...latencyFigures('checkout.service', `client.get() over the socket, ${run.options.backend} containers`, result.getMs),
     figure('checkout.service.firstMs', "the client's first get() (cold)", result.firstMs, 'ms'),
   ];
   if (result.idle) {
@@ -160,7 +173,13 @@ export async function servicePart(run: Run, poolId: string): Promise<Measured> {
       figure('service.idle.maxSliceCpuMs', 'service CPU per second, busiest second', result.idle.maxSliceMs, 'cpu ms'),
     );
   }
-  return { figures, notes: result.notes };
+  const manyNote = `many: ${many.count} samples of client.get() over the unix socket from a pool service in a child process whose pool makes in-memory containers at once (harness/bench/instant-service.ts), after 200 unmeasured ones; each container released before the next sample, untimed.`;
+  return { figures, notes: [manyNote, ...result.notes] };
+}
+
+/** Samples for the many-sample checkout figures: enough for a p99.9 that means something. */
+function manySamples(run: Run): number {
+  return run.options.quick ? 2_000 : 10_000;
 }
 
 export async function onDemandPart(run: Run): Promise<Measured> {
