@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { isBackendName, type BackendName } from '../backend.js';
 import { parseFlags } from '../command-flags.js';
 import { UsageError } from '../usage-error.js';
 import { isPartId, partIds, type PartId } from './figures.js';
+import { realSuiteModules } from './real-suite-modules.js';
 
 export interface BenchOptions {
   readonly backend: BackendName;
@@ -20,14 +22,20 @@ export interface BenchOptions {
   readonly out: string;
   readonly skip: ReadonlySet<PartId>;
   readonly quick: boolean;
+  /** Real-suite part: how many of its test modules run (the first N of the fixed list). */
+  readonly suiteModules: number;
+  /** Real-suite part: the concurrencies it measures, each with all three modes; the first gives the headline figures. */
+  readonly suiteConcurrency: readonly number[];
 }
 
 export const benchHelp = `Usage: warmpool bench [options]
 
 Measures, on a real engine and in one run: the engine's own create+start throughput, the pool's refill,
 checkout latency (in process and through the service), on-demand creation, job start latency with the
-scheduler (pool against create-per-job), the CPU an idle full pool costs, and pool bookkeeping at 100 to
-10,000 containers. Prints a table and writes the same figures as JSON. Leaves no container behind.
+scheduler (pool against create-per-job), the CPU an idle full pool costs, pool bookkeeping at 100 to
+10,000 containers, and a real test suite (CPython's regression tests, one module per job) run with the pool,
+with a container per job and on the host. Prints a table and writes the same figures as JSON. Leaves no
+container behind.
 
 Options:
   --backend docker|lxc   the engine (default docker)
@@ -39,6 +47,9 @@ Options:
   --idle-ms MS           idle-cost window (default 10000; --quick 3000)
   --scale-sizes A,B,C    pool sizes for the scale part (default 100,1000,10000)
   --scale-gets G         get() calls per scale size (default 100000; --quick 10000)
+  --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 12)
+  --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
+                         twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
   --skip PART,...        leave parts out: ${partIds.join(', ')}
   --quick                fewer samples, for a smoke run
@@ -60,7 +71,14 @@ function parseSkip(text: string | undefined): Set<PartId> {
   return skip;
 }
 
+function suiteModules(text: string | undefined, quick: boolean): number {
+  const count = positiveInteger('suite-modules', text, quick ? 12 : realSuiteModules.length);
+  if (count > realSuiteModules.length) throw new UsageError(`--suite-modules expects at most ${realSuiteModules.length} (the modules listed), got ${count}`);
+  return count;
+}
+
 export function parseBenchOptions(args: string[]): BenchOptions {
+  const cores = availableParallelism();
   const values = parseFlags(args, {
     backend: { type: 'string' },
     size: { type: 'string' },
@@ -71,6 +89,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     'idle-ms': { type: 'string' },
     'scale-sizes': { type: 'string' },
     'scale-gets': { type: 'string' },
+    'suite-modules': { type: 'string' },
+    'suite-concurrency': { type: 'string' },
     out: { type: 'string' },
     skip: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -94,5 +114,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     out: values.out ?? `results/bench-${backend}.json`,
     skip: parseSkip(values.skip),
     quick,
+    suiteModules: suiteModules(values['suite-modules'], quick),
+    suiteConcurrency: (values['suite-concurrency'] ?? (quick ? `${cores}` : `${cores},${2 * cores}`))
+      .split(',')
+      .map((value) => positiveInteger('suite-concurrency', value.trim(), 0)),
   };
 }

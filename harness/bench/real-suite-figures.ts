@@ -1,0 +1,125 @@
+import { figure, type Figure } from './figures.js';
+import { notPassed, suiteModes, sumMs, type ModeRun, type SuiteMode } from './real-suite-outcome.js';
+import type { PoolModeRun } from './real-suite-pool.js';
+import { ratio, summarize } from './stats.js';
+
+const modeLabels: Record<SuiteMode, string> = {
+  pool: 'warmpool run (pool)',
+  perJob: 'a new container per job',
+  noContainer: 'no container (host)',
+};
+
+function isPoolRun(run: ModeRun): run is PoolModeRun {
+  return run.mode === 'pool';
+}
+
+function find(runs: readonly ModeRun[], mode: SuiteMode, concurrency: number): ModeRun | undefined {
+  return runs.find((run) => run.mode === mode && run.concurrency === concurrency);
+}
+
+function concurrencies(runs: readonly ModeRun[]): number[] {
+  return [...new Set(runs.map((run) => run.concurrency))];
+}
+
+/**
+ * The headline figures (`realSuite.<mode>.wallS` and the two ratios) are those of the first concurrency
+ * measured, the cores by default; then every concurrency's own under `realSuite.c<N>.`. Jobs not passed are a
+ * figure of their own in every mode, 0 included, so a failure cannot hide behind a good wall time.
+ */
+export function realSuiteFigures(runs: readonly ModeRun[]): Figure[] {
+  const figures: Figure[] = [];
+  const all = concurrencies(runs);
+  const headline = all[0];
+  if (headline !== undefined) {
+    for (const mode of suiteModes) {
+      const run = find(runs, mode, headline);
+      figures.push(figure(`realSuite.${mode}.wallS`, `${modeLabels[mode]}, ${headline} at once: suite wall time`, run === undefined ? null : run.wallMs / 1000, 's'));
+    }
+    figures.push(...ratios('realSuite', runs, headline));
+  }
+  for (const concurrency of all) {
+    const prefix = `realSuite.c${concurrency}`;
+    for (const mode of suiteModes) {
+      const run = find(runs, mode, concurrency);
+      if (run === undefined) continue;
+      const label = `${concurrency} at once, ${modeLabels[mode]}`;
+      figures.push(
+        figure(`${prefix}.${mode}.wallS`, `${label}: wall time`, run.wallMs / 1000, 's'),
+        figure(`${prefix}.${mode}.runSumS`, `${label}: sum of the jobs' run times`, sumMs(run.jobs, 'runMs') / 1000, 's'),
+        figure(`${prefix}.${mode}.notPassed`, `${label}: jobs not passed`, notPassed(run).length, 'count'),
+      );
+      if (isPoolRun(run)) figures.push(figure(`${prefix}.pool.waitSumS`, `${label}: sum of the jobs' waits for a container`, sumMs(run.jobs, 'waitMs') / 1000, 's'));
+      if (mode === 'perJob') {
+        const overheadMs = run.jobs.reduce((sum, job) => sum + ((job.totalMs ?? job.runMs) - job.runMs), 0);
+        figures.push(figure(`${prefix}.perJob.overheadSumS`, `${label}: sum of create + logs + remove`, overheadMs / 1000, 's'));
+      }
+    }
+    figures.push(...ratios(prefix, runs, concurrency));
+  }
+  return figures;
+}
+
+function ratios(prefix: string, runs: readonly ModeRun[], concurrency: number): Figure[] {
+  const wall = (mode: SuiteMode): number | undefined => find(runs, mode, concurrency)?.wallMs;
+  return [
+    figure(`${prefix}.poolVsPerJob`, `${concurrency} at once: pool wall / container-per-job wall`, ratio(wall('pool'), wall('perJob')), 'x'),
+    figure(`${prefix}.poolVsNoContainer`, `${concurrency} at once: pool wall / no-container wall`, ratio(wall('pool'), wall('noContainer')), 'x'),
+  ];
+}
+
+export interface RealSuiteContext {
+  readonly image: string;
+  /** `package=version ...` the image (and the host) have. */
+  readonly packages: string;
+  readonly modules: readonly string[];
+  readonly workers: number;
+  /** The order of the modes at each concurrency, in the order measured. */
+  readonly orders: readonly (readonly SuiteMode[])[];
+}
+
+/** How it was measured, what failed, and where the pool's time per job goes. */
+export function realSuiteNotes(runs: readonly ModeRun[], context: RealSuiteContext): string[] {
+  const all = concurrencies(runs);
+  const notes = [
+    `${context.modules.length} modules of CPython's own regression tests (Debian ${context.packages}), fixed in harness/bench/real-suite-modules.ts; one job per module running \`/usr/bin/python3.11 -S -B -m test -q <module>\` with LANG=C.UTF-8, in the image ${context.image} built from the host's installed packages (fixtures/images/build-python-suite-image.sh), so the host and the containers run the same interpreter and test files. Containers have network mode none.`,
+    `pool: the scheduler's runSuite (what \`warmpool run\` does) with a PoolSource of as many containers as jobs at once, ${context.workers} creations at once, full before the suite starts (the fill is not in the wall time); wall time is the runSuite call, which ends after the used containers are removed; a job's run time is the scheduler's (docker exec to exit code).`,
+    'perJob: p-queue at the same concurrency; each job creates a container whose main process is the command (network none, json-file log), starts it, waits for it, reads its logs and force-removes it, as `docker run --rm` does; its run time is start to wait returning; the wall time includes the creates and removes.',
+    'noContainer: p-queue at the same concurrency; the same command as a host process (execa, a clean environment: PATH, HOME, LANG, TMPDIR set to a fresh directory), in its own process group; its run time is spawn to exit.',
+    `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
+  ];
+  const failures = runs.flatMap((run) => notPassed(run).map((job) => `${run.mode} at ${run.concurrency}: ${job.module} ${job.status}${job.reason === undefined ? '' : ` (${job.reason})`}`));
+  if (failures.length === 0) notes.push(`All ${context.modules.length} modules passed in every mode at every concurrency.`);
+  else notes.push(`NOT PASSED (${failures.length}): ${failures.slice(0, 10).join('; ')}${failures.length > 10 ? `; and ${failures.length - 10} more` : ''}`);
+  for (const concurrency of all) notes.push(...whereTimeGoes(runs, concurrency));
+  return notes;
+}
+
+/** Per concurrency: what a pool job costs besides its command, and how much slower the command ran in a container. */
+function whereTimeGoes(runs: readonly ModeRun[], concurrency: number): string[] {
+  const pool = find(runs, 'pool', concurrency);
+  const host = find(runs, 'noContainer', concurrency);
+  const perJob = find(runs, 'perJob', concurrency);
+  const parts: string[] = [];
+  if (pool !== undefined && isPoolRun(pool) && pool.bookkeepingMs.length > 0) {
+    const bookkeeping = summarize(pool.bookkeepingMs);
+    parts.push(`pool filled in ${Math.round(pool.fillMs)} ms; the scheduler's time per job outside the wait and the command p50 ${bookkeeping.p50.toFixed(0)} ms, max ${bookkeeping.max.toFixed(0)} ms`);
+  }
+  for (const other of [pool, perJob]) {
+    if (other === undefined || host === undefined) continue;
+    const extra = pairedDifferencesMs(other, host);
+    if (extra.length > 0) parts.push(`${other.mode} run time minus the host's, per module, p50 ${summarize(extra).p50.toFixed(0)} ms`);
+  }
+  if (perJob !== undefined) {
+    const overhead = perJob.jobs.filter((job) => job.totalMs !== undefined).map((job) => (job.totalMs ?? 0) - job.runMs);
+    if (overhead.length > 0) parts.push(`perJob create + logs + remove per job p50 ${summarize(overhead).p50.toFixed(0)} ms`);
+  }
+  return parts.length === 0 ? [] : [`At ${concurrency} at once: ${parts.join('; ')}.`];
+}
+
+function pairedDifferencesMs(run: ModeRun, baseline: ModeRun): number[] {
+  const baselineMs = new Map(baseline.jobs.filter((job) => job.status === 'passed').map((job) => [job.module, job.runMs]));
+  return run.jobs.flatMap((job) => {
+    const base = baselineMs.get(job.module);
+    return job.status === 'passed' && base !== undefined ? [job.runMs - base] : [];
+  });
+}

@@ -1,0 +1,57 @@
+import test from 'ava';
+import { realSuiteFigures, realSuiteNotes } from '../../harness/bench/real-suite-figures.js';
+import type { JobOutcome, ModeRun, SuiteMode } from '../../harness/bench/real-suite-outcome.js';
+import type { PoolModeRun } from '../../harness/bench/real-suite-pool.js';
+
+const passed = (module: string, runMs: number, extra: Partial<JobOutcome> = {}): JobOutcome => ({ module, status: 'passed', runMs, ...extra });
+
+function modeRun(mode: SuiteMode, concurrency: number, wallMs: number, jobs: JobOutcome[]): ModeRun | PoolModeRun {
+  if (mode === 'pool') return { mode, concurrency, wallMs, jobs, fillMs: 800, bookkeepingMs: jobs.map(() => 4) };
+  return { mode, concurrency, wallMs, jobs };
+}
+
+const runs = [
+  modeRun('noContainer', 2, 10_000, [passed('test_a', 1_000), passed('test_b', 2_000)]),
+  modeRun('pool', 2, 12_000, [passed('test_a', 1_100, { waitMs: 50 }), passed('test_b', 2_100, { waitMs: 150 })]),
+  modeRun('perJob', 2, 15_000, [passed('test_a', 1_300, { totalMs: 1_800 }), { module: 'test_b', status: 'failed', reason: 'exit code 2: boom', runMs: 2_500, totalMs: 3_000 }]),
+  modeRun('noContainer', 4, 9_000, [passed('test_a', 1_000), passed('test_b', 2_000)]),
+  modeRun('perJob', 4, 14_000, [passed('test_a', 1_300, { totalMs: 1_800 }), passed('test_b', 2_300, { totalMs: 2_800 })]),
+  modeRun('pool', 4, 11_000, [passed('test_a', 1_100, { waitMs: 0 }), passed('test_b', 2_100, { waitMs: 0 })]),
+];
+
+function values(): Map<string, number | null> {
+  return new Map(realSuiteFigures(runs).map((entry) => [entry.key, entry.value]));
+}
+
+test('the headline figures are the first concurrency measured, and every concurrency has its own', (t) => {
+  const figures = values();
+  t.is(figures.get('realSuite.pool.wallS'), 12);
+  t.is(figures.get('realSuite.perJob.wallS'), 15);
+  t.is(figures.get('realSuite.noContainer.wallS'), 10);
+  t.is(figures.get('realSuite.poolVsPerJob'), 12 / 15);
+  t.is(figures.get('realSuite.poolVsNoContainer'), 1.2);
+  t.is(figures.get('realSuite.c4.pool.wallS'), 11);
+  t.is(figures.get('realSuite.c4.poolVsNoContainer'), 11 / 9);
+  t.is(figures.get('realSuite.c2.pool.runSumS'), 3.2);
+  t.is(figures.get('realSuite.c2.pool.waitSumS'), 0.2);
+  t.is(figures.get('realSuite.c2.perJob.overheadSumS'), 1);
+});
+
+test('jobs not passed are a figure in every mode, 0 included, and a note names them', (t) => {
+  const figures = values();
+  t.is(figures.get('realSuite.c2.perJob.notPassed'), 1);
+  t.is(figures.get('realSuite.c2.pool.notPassed'), 0);
+  t.is(figures.get('realSuite.c4.noContainer.notPassed'), 0);
+  const notes = realSuiteNotes(runs, { image: 'img', packages: 'p=1', modules: ['test_a', 'test_b'], workers: 5, orders: [['noContainer', 'pool', 'perJob']] });
+  t.true(notes.some((note) => note.startsWith('NOT PASSED (1): perJob at 2: test_b failed (exit code 2: boom)')));
+  t.false(notes.some((note) => note.startsWith('All ')));
+});
+
+test('per-module differences to the host are paired by module and leave failed jobs out', (t) => {
+  const notes = realSuiteNotes(runs, { image: 'img', packages: 'p=1', modules: ['test_a', 'test_b'], workers: 5, orders: [] });
+  const atTwo = notes.find((note) => note.startsWith('At 2 at once:')) ?? '';
+  t.regex(atTwo, /pool run time minus the host's, per module, p50 100 ms/);
+  // Only test_a passed per job at 2: 1,300 - 1,000.
+  t.regex(atTwo, /perJob run time minus the host's, per module, p50 300 ms/);
+  t.regex(atTwo, /scheduler's time per job outside the wait and the command p50 4 ms/);
+});
