@@ -23,17 +23,21 @@ export interface OpenLoopBudget {
   readonly windowMs: number;
   /** ...with at least this many jobs (a slow engine's low load would give too few for a p99)... */
   readonly minJobs: number;
+  /** ...unless that takes longer than this (a slow or busy engine's low load would take a minute)... */
+  readonly maxWindowMs: number;
   /** ...and at most this many (a fast engine's high load would run for minutes of engine work). */
   readonly maxJobs: number;
 }
 
 /**
- * Per run: about 12 s of arrivals per load and source, 40 to 300 jobs. On Docker (ceiling near 10/s) that is
- * 40, 60 and 108 jobs, about 40 s of arrivals per source; on LXC (near 60/s) 180, 300 and 300, the cap keeping the
- * busiest load to under 6 s.
+ * Per run: about 12 s of arrivals per load and source, 40 to 300 jobs, at most 20 s. On Docker (ceiling near
+ * 10/s) that is 40, 60 and 108 jobs, about 40 s of arrivals per source; on LXC (near 60/s) 180, 300 and 300, the
+ * cap keeping the busiest load to under 6 s.
  */
 export function openLoopBudget(quick: boolean): OpenLoopBudget {
-  return quick ? { windowMs: 4_000, minJobs: 12, maxJobs: 80 } : { windowMs: 12_000, minJobs: 40, maxJobs: 300 };
+  return quick
+    ? { windowMs: 4_000, minJobs: 12, maxWindowMs: 6_000, maxJobs: 80 }
+    : { windowMs: 12_000, minJobs: 40, maxWindowMs: 20_000, maxJobs: 300 };
 }
 
 /** Each load's schedule at `share × ceilingPerSecond`, seeded by its share so every run replays the same one. */
@@ -41,7 +45,8 @@ export function planOpenLoop(ceilingPerSecond: number, budget: OpenLoopBudget): 
   if (!(Number.isFinite(ceilingPerSecond) && ceilingPerSecond > 0)) throw new RangeError(`Expected an engine ceiling above 0 per second, got ${ceilingPerSecond}`);
   return openLoopLoads.map((share) => {
     const ratePerSecond = share * ceilingPerSecond;
-    const count = Math.min(budget.maxJobs, Math.max(budget.minJobs, Math.round((ratePerSecond * budget.windowMs) / 1000)));
+    const jobsIn = (ms: number): number => Math.round((ratePerSecond * ms) / 1000);
+    const count = Math.max(1, Math.min(budget.maxJobs, jobsIn(budget.maxWindowMs), Math.max(budget.minJobs, jobsIn(budget.windowMs))));
     const percent = Math.round(share * 100);
     return {
       key: `load${percent}`,

@@ -102,7 +102,7 @@ test('a schedule at the exact rate offers λ on the dot and stays random', (t) =
 });
 
 test('the open-loop plan: three loads at 25, 50 and 90% of the ceiling, within the job budget, warm-up first', (t) => {
-  const budget = { windowMs: 12_000, minJobs: 40, maxJobs: 300 };
+  const budget = { windowMs: 12_000, minJobs: 40, maxWindowMs: 20_000, maxJobs: 300 };
   const docker = planOpenLoop(10, budget);
   t.deepEqual(
     docker.map((load) => [load.key, load.ratePerSecond, load.arrivalsMs.length, load.warmUpJobs]),
@@ -117,6 +117,11 @@ test('the open-loop plan: three loads at 25, 50 and 90% of the ceiling, within t
     lxc.map((load) => load.arrivalsMs.length),
     [180, 300, 300],
     'a fast engine is capped at maxJobs',
+  );
+  t.deepEqual(
+    planOpenLoop(6, budget).map((load) => load.arrivalsMs.length),
+    [30, 40, 65],
+    'a slow engine: the 25% load stops at 20 s (1.5/s), not at 40 jobs',
   );
   t.deepEqual(planOpenLoop(10, budget), docker, 'the same plan every run');
   t.throws(() => planOpenLoop(0, budget), { instanceOf: RangeError, message: /ceiling above 0 per second, got 0/ });
