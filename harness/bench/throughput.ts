@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import PQueue from 'p-queue';
 import type { ContainerFactory, RunnableContainer } from '../../lib/index.js';
 import { PoolSource } from '../scheduler/container-source.js';
+import { execWithDeadline } from '../scheduler/exec-deadline.js';
 import { runSuite } from '../scheduler/scheduler.js';
 import { validateSuite, type Suite } from '../scheduler/suite.js';
 import { whenFull } from './when-full.js';
@@ -36,12 +37,15 @@ export function steadyRate({ startMs, endsMs, doneMs }: Completions, skip: numbe
 
 /**
  * The engine's own ceiling for what one short job costs it: create+start+ready a container through the factory,
- * then remove it, `count` times, `concurrency` at a time, no pool. Whatever fails, everything made is removed.
+ * then remove it, `count` times, `concurrency` at a time, no pool. With `withExec`, the `true` job is exec'd in
+ * between by the job runner's own call, so the job's exec is in the engine's cost too. Whatever fails,
+ * everything made is removed.
  */
 export async function measureCreateRemoveCeiling(
   factory: ContainerFactory<RunnableContainer>,
-  { count, concurrency, signal }: { count: number; concurrency: number; signal: AbortSignal },
+  { count, concurrency, withExec = false, signal }: { count: number; concurrency: number; withExec?: boolean; signal: AbortSignal },
 ): Promise<Completions> {
+  const [job] = trueSuite(1).jobs;
   const queue = new PQueue({ concurrency });
   const endsMs: number[] = [];
   const startMs = performance.now();
@@ -50,7 +54,12 @@ export async function measureCreateRemoveCeiling(
     Array.from({ length: count }, () =>
       queue.add(async () => {
         const container = await factory.createContainer({ signal });
-        await container.destroy();
+        try {
+          const ran = withExec && job !== undefined ? await execWithDeadline(container, job, { signal }) : undefined;
+          if (ran !== undefined && !(ran.kind === 'exited' && ran.exec.exitCode === 0)) throw new Error(`\`true\` did not run to exit code 0: ${ran.kind}`);
+        } finally {
+          await container.destroy();
+        }
         endsMs.push(performance.now());
       }),
     ),
