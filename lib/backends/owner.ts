@@ -32,6 +32,13 @@ const poolIdPattern = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
  * A pool id goes into container names and labels, so it must be valid in both Docker and LXC names and short
  * enough that `warmpool-<poolId>-<pid>-<suffix>` stays well under the engines' limits.
  */
+/**
+ * The pool id a factory gets when none is given, so a quick pool needs none. Pools that share an engine and may run
+ * at the same time should each have their own: reaping a crashed creator's containers goes by pool id (and spares
+ * containers whose creator process is alive).
+ */
+export const defaultPoolId = 'default';
+
 export function validatePoolId(id: unknown): string {
   if (typeof id !== 'string' || !poolIdPattern.test(id)) {
     throw new InvalidOptionError('poolId', id, `a string matching ${String(poolIdPattern)}`);

@@ -3,6 +3,7 @@ import type { ExecutionContext } from 'ava';
 import Dockerode from 'dockerode';
 import { DockerFactory, openDockerContainer, reapDockerOrphans } from '../../lib/backends/docker/index.js';
 import { validateExecArguments } from '../../lib/backends/docker/docker-exec.js';
+import { resolveDockerFactoryOptions } from '../../lib/backends/docker/docker-factory-options.js';
 import { InvalidOptionError } from '../../lib/errors.js';
 import { FakeClock } from '../../fixtures/fake-clock.js';
 
@@ -28,7 +29,9 @@ function show(value: unknown): string {
   return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? 'undefined');
 }
 
-test(rejectsOption, 'poolId', { poolId: undefined });
+test('DockerFactory needs no poolId for a quick pool: its containers are labelled pool "default"', (t) => {
+  t.is(resolveDockerFactoryOptions({ docker: valid.docker, image: valid.image }).poolId, 'default');
+});
 test(rejectsOption, 'poolId', { poolId: '' });
 test(rejectsOption, 'poolId', { poolId: 'Upper' });
 test(rejectsOption, 'poolId', { poolId: '-lead' });

@@ -19,7 +19,6 @@ const badOptions: ReadonlyArray<[option: string, value: unknown]> = [
   ['poolId', 'has space'],
   ['poolId', '-leading'],
   ['poolId', 'a'.repeat(39)],
-  ['poolId', undefined],
   ['snapshot', 'yes'],
   ['readinessCommand', []],
   ['readinessCommand', 'true'],
@@ -66,6 +65,11 @@ test('LxcFactory fills in defaults', (t) => {
     startTimeoutMs: 30_000,
     env: { A: 'b' },
   });
+});
+
+test('LxcFactory needs no poolId for a quick pool: it defaults to "default"', (t) => {
+  const factory = new LxcFactory({ lxcpath: valid.lxcpath, base: valid.base });
+  t.is(factory.options.poolId, 'default');
 });
 
 test('LxcFactory takes a readiness deadline, or none (Infinity)', (t) => {

@@ -4,7 +4,7 @@ import { systemClock } from '../../clock.js';
 import type { Clock } from '../../clock.js';
 import { InvalidOptionError } from '../../errors.js';
 import { defaultReadinessTimeoutMs } from '../readiness.js';
-import { validatePoolId } from '../owner.js';
+import { defaultPoolId, validatePoolId } from '../owner.js';
 import { reservedLabelPrefix } from './docker-labels.js';
 import { resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
@@ -19,8 +19,9 @@ export interface DockerFactoryOptions {
    * Names the pool on the engine: it goes into container names and the `warmpool.pool` label that reaping uses.
    * Lowercase letters, digits, `_`, `.`, `-`; 1 to 32 characters, starting with a letter or digit.
    * @example 'lab-a'
+   * @default 'default'
    */
-  readonly poolId: string;
+  readonly poolId?: string;
   /**
    * The image every container runs. Checked once before the first creation and pulled once if missing.
    * @example 'warmpool/busybox:latest'
@@ -112,7 +113,7 @@ export function resolveDockerFactoryOptions(options: DockerFactoryOptions): Reso
       throw new InvalidOptionError(key, value, 'not set: it is not a DockerFactory option');
     }
   }
-  const poolId = validatePoolId(options.poolId);
+  const poolId = validatePoolId(options.poolId ?? defaultPoolId);
   if (typeof options.image !== 'string' || options.image.trim() === '' || /\s/.test(options.image)) {
     throw new InvalidOptionError('image', options.image, 'an image reference such as `busybox:latest`');
   }

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../errors.js';
 import { validateDurationMs } from '../../pool-options.js';
-import { validatePoolId } from '../owner.js';
+import { defaultPoolId, validatePoolId } from '../owner.js';
 import { defaultReadinessTimeoutMs } from '../readiness.js';
 import { buildLxcName, validateLxcName } from './lxc-names.js';
 import { validateAbsolutePath, validateArgv, validateEnv } from './lxc-validation.js';
@@ -21,8 +21,9 @@ export interface LxcFactoryOptions {
   /**
    * Names this pool's containers (`warmpool-<poolId>-<pid>-<suffix>`), so `reapLxcOrphans` can find them.
    * Matches /^[a-z0-9][a-z0-9_.-]{0,31}$/ (see validatePoolId).
+   * @default 'default'
    */
-  readonly poolId: string;
+  readonly poolId?: string;
   /**
    * Clone as an overlayfs snapshot of the base (`lxc-copy -s -B overlayfs`): fast and small, but needs
    * overlayfs. `false` makes a full copy of the base's rootfs for each container.
@@ -91,7 +92,7 @@ const largestPid = 4_194_304;
 
 export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', options, 'an object with `lxcpath`, `base` and `poolId`');
+    throw new InvalidOptionError('options', options, 'an object with `lxcpath` and `base`');
   }
   for (const key of Object.keys(options)) {
     if (!knownOptions.has(key)) {
@@ -99,7 +100,7 @@ export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOp
     }
   }
   const given = options as LxcFactoryOptions;
-  const poolId = validatePoolId(given.poolId);
+  const poolId = validatePoolId(given.poolId ?? defaultPoolId);
   // Fails now, naming poolId, rather than at the first creation if the names would be too long.
   buildLxcName(poolId, largestPid, '00000000');
   const {
