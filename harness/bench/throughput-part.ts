@@ -5,7 +5,7 @@ import { measureCreateRemoveCeiling, measurePoolThroughput, steadyRate, type Com
 
 /** Jobs in the stream (and containers in the ceiling): long against the pool, so its full start is a small share. */
 export function throughputJobs(quick: boolean, size: number): number {
-  return Math.max(quick ? 40 : 120, 5 * size);
+  return Math.max(quick ? 40 : 100, 5 * size);
 }
 
 function wallRate({ startMs, endsMs, doneMs }: Completions): number {
