@@ -47,16 +47,16 @@ function sourceFigures(prefix: string, label: string, jobs: readonly OpenLoopJob
 /** Every figure of the open-loop part, keyed `jobStart.<load>.<source>.<figure>` as the issue lists them. */
 export function openLoopFigures(
   ceilingPerSecond: number,
-  { bareExec, firstExec }: { bareExec: Summary; firstExec: Summary },
+  { bareExec, runnerExec }: { bareExec: Summary; runnerExec: Summary },
   loads: readonly OpenLoopLoadRuns[],
 ): Figure[] {
   const figures: Figure[] = [
     figure('jobStart.ceilingPerSecond', 'engine ceiling the loads are shares of', ceilingPerSecond, 'containers/s'),
-    figure('jobStart.bareExec.p50', 'bare exec into an idle container p50', bareExec.p50, 'ms'),
-    figure('jobStart.bareExec.p99', 'bare exec into an idle container p99', bareExec.p99, 'ms'),
-    figure('jobStart.bareExec.max', 'bare exec into an idle container max', bareExec.max, 'ms'),
-    figure('jobStart.firstExec.p50', 'first exec into a fresh idle container p50', firstExec.p50, 'ms'),
-    figure('jobStart.firstExec.p99', 'first exec into a fresh idle container p99', firstExec.p99, 'ms'),
+    figure('jobStart.bareExec.p50', 'bare engine exec into an idle container p50', bareExec.p50, 'ms'),
+    figure('jobStart.bareExec.p99', 'bare engine exec into an idle container p99', bareExec.p99, 'ms'),
+    figure('jobStart.bareExec.max', 'bare engine exec into an idle container max', bareExec.max, 'ms'),
+    figure('jobStart.runnerExec.p50', "the job runner's exec into a fresh idle container p50", runnerExec.p50, 'ms'),
+    figure('jobStart.runnerExec.p99', "the job runner's exec into a fresh idle container p99", runnerExec.p99, 'ms'),
   ];
   for (const { load, pool, perJob } of loads) {
     const key = `jobStart.${load.key}`;
@@ -74,6 +74,7 @@ export function openLoopFigures(
       figure(`${key}.bareExec.p50`, `${percent}: bare exec p50 (the same for every load)`, bareExec.p50, 'ms'),
       figure(`${key}.bareExec.p99`, `${percent}: bare exec p99 (the same for every load)`, bareExec.p99, 'ms'),
       figure(`${key}.poolVsBareExec`, `${percent}: pool p50 / bare exec p50 (goal at 25% and 50%: at most 1.2)`, ratio(poolSummary?.p50, bareExec.p50), 'x'),
+      figure(`${key}.poolVsRunnerExec`, `${percent}: pool p50 / the runner's exec on a quiet engine p50 (what the load adds)`, ratio(poolSummary?.p50, runnerExec.p50), 'x'),
       figure(`${key}.execVsBareExec`, `${percent}: pool exec part p50 / bare exec p50 (goal at 50%: at most 1.5)`, ratio(poolExec?.p50, bareExec.p50), 'x'),
       figure(`${key}.poolP99VsPerJobP50`, `${percent}: pool p99 / create-per-job p50 (goal at 90%: below 1)`, ratio(poolSummary?.p99, perJobSummary?.p50), 'x'),
     );

@@ -3,7 +3,7 @@ import type { Measured, Run } from './bench-parts.js';
 import { CreatePerJobSource } from './create-per-job-source.js';
 import { measureEngineCeiling } from './engine-ceiling.js';
 import { findValue } from './figures.js';
-import { measureBareExec, measureFirstExec } from './open-loop-bare-exec.js';
+import { measureBareExec, measureRunnerExec } from './open-loop-bare-exec.js';
 import { openLoopFigures, type OpenLoopLoadRuns } from './open-loop-figures.js';
 import { openLoopBudget, planOpenLoop, warmUpShare } from './open-loop-plan.js';
 import { runOpenLoop, type OpenLoopRun } from './open-loop.js';
@@ -49,9 +49,9 @@ export async function openLoopPart(run: Run): Promise<Measured> {
     await poolSource.close();
   }
   const bareAfter = await measureBareExec(factory, { samples: bareSamples, signal });
-  const bareExec = summarize([...bareBefore.toCommandMs, ...bareAfter.toCommandMs]);
-  const firstExecSamples = options.quick ? 5 : 10;
-  const firstExec = summarize(await measureFirstExec(factory, { samples: firstExecSamples, signal }));
+  const bareExec = summarize([...bareBefore, ...bareAfter]);
+  const runnerExecSamples = options.quick ? 5 : 10;
+  const runnerExec = summarize(await measureRunnerExec(factory, { samples: runnerExecSamples, signal }));
 
   const failures = results.flatMap(({ load, pool, perJob }) =>
     (
@@ -66,12 +66,12 @@ export async function openLoopPart(run: Run): Promise<Measured> {
     ),
   );
   return {
-    figures: openLoopFigures(ceilingPerSecond, { bareExec, firstExec }, results),
+    figures: openLoopFigures(ceilingPerSecond, { bareExec, runnerExec }, results),
     notes: [
       ...notes,
       `Per load, λ = share x ceiling (${ceilingPerSecond.toFixed(1)}/s); a seeded Poisson schedule (conditioned to offer exactly λ over its window) of about ${budget.windowMs / 1000} s of arrivals, ${budget.minJobs} to ${budget.maxJobs} jobs, at most ${budget.maxWindowMs / 1000} s (${loads.map((load) => `${load.key} ${load.arrivalsMs.length}`).join(', ')}); the same schedule for both sources. Each job starts at its arrival time with no cap on how many run at once (open loop) and goes through the scheduler's runJob with a removal queue, as in \`warmpool run\`, running \`busybox adjtimex\`: arrival to command running is the kernel time it printed minus the scheduled arrival. The ceiling is create+start only, while every job also costs the engine a removal: see part 5c's create+remove ceiling for where the engine really saturates.`,
       `The first ${warmUpShare * 100}% of each load's jobs (by arrival) are a warm-up left out of the figures (the pool starts full, the engine idle); not-passed counts include them. Pool of ${options.size}, ${options.workers} workers, full before each load; loads run in order 25, 50, 90%, each with the pool, then (pool full again, idle) with a container created per job.`,
-      `Bare exec: the job runner's own execWithDeadline of the same job into one idle running container, one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time; the figures pool both sets. Timed from just before the call to the printed kernel time. First exec: the same call once into each of ${firstExecSamples} fresh containers, one at a time after the loads, nothing else running: every pool job's exec is a first one.`,
+      `Bare exec: the engine's exec (container.exec) of the same command into one idle running container, with the options the job runner gives a command (timeout, env, signal), one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time; the figures pool both sets. Timed from just before the call to the printed kernel time. Runner exec: the job runner's own call (execWithDeadline, which takes the backend's execFinal where it has one: Docker's agent) once into each of ${runnerExecSamples} fresh idle containers, one at a time after the loads with nothing else running, as every pool job's command is the first and last its container runs.`,
       ...failures.slice(0, 5),
     ],
   };
