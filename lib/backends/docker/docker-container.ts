@@ -11,8 +11,8 @@ import { runDockerExec } from './docker-exec.js';
 import { runDockerFinalExec } from './docker-final-exec.js';
 import { validateClock } from './docker-factory-options.js';
 import { forceRemove } from './docker-remove.js';
-import { createSingleFileTar, maxTarNameBytes, readFirstTarEntry } from './single-file-tar.js';
-import type { TarEntry } from './single-file-tar.js';
+import { maxTarNameBytes, packSingleFile, readFirstTarEntry } from './docker-tar.js';
+import type { TarEntry } from './docker-tar.js';
 
 /** Symlinks `readFile` follows before it gives up (a loop, most likely). */
 const maxSymlinkHops = 8;
@@ -54,9 +54,9 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
 
   async writeFile(path: string, data: string | Uint8Array): Promise<void> {
     const { dir, base } = splitFilePath(path);
-    const archive = createSingleFileTar(base, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     const container = this.#docker.getContainer(this.id);
     try {
+      const archive = await packSingleFile(base, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       try {
         await container.putArchive(archive, { path: dir });
       } catch (error) {
@@ -77,8 +77,8 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
     for (let hop = 0; hop <= maxSymlinkHops; hop++) {
       splitFilePath(current);
       const entry = await this.#readArchiveEntry(current, path);
-      if (entry.type === '0' || entry.type === '7') return entry.data;
-      if (entry.type !== '2') {
+      if (entry.type === 'file' || entry.type === 'contiguous-file') return entry.data;
+      if (entry.type !== 'symlink') {
         throw new BackendError(
           `Reading ${path} in container ${this.name} failed: not a regular file (tar type ${entry.type})`,
         );
@@ -128,9 +128,8 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   async #readArchiveEntry(path: string, requested: string): Promise<TarEntry> {
     try {
       const stream = (await this.#docker.getContainer(this.id).getArchive({ path })) as Readable;
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      const entry = readFirstTarEntry(Buffer.concat(chunks));
+      // Streamed, and only up to the first entry: a directory asked for by mistake is not downloaded whole.
+      const entry = await readFirstTarEntry(stream);
       if (entry === undefined) throw new Error('the engine sent an empty archive');
       return entry;
     } catch (error) {
