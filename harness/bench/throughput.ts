@@ -22,17 +22,27 @@ export interface Completions {
   readonly doneMs: number;
 }
 
-/**
- * The steady rate per second: the units after the first `skip` over the time from the `skip`-th end to the end of
- * everything. Leaving out the start takes away the ramp (nothing ends before the first creation does) and, for
- * the pool, the jobs its initially full ready set served without waiting for the engine.
- */
-export function steadyRate({ startMs, endsMs, doneMs }: Completions, skip: number): number {
+/** The steady window of one run: the units after the first `skip`, and the time from the `skip`-th end to the end of everything. */
+function steadyWindow({ startMs, endsMs, doneMs }: Completions, skip: number): { units: number; elapsedMs: number } {
   const from = skip > 0 ? endsMs[skip - 1] : startMs;
   if (from === undefined || endsMs.length <= skip) throw new RangeError(`Expected more than ${skip} completions, got ${endsMs.length}`);
   const elapsedMs = doneMs - from;
   if (!(elapsedMs > 0)) throw new RangeError(`Expected the steady window to last, got ${elapsedMs} ms`);
-  return ((endsMs.length - skip) / elapsedMs) * 1000;
+  return { units: endsMs.length - skip, elapsedMs };
+}
+
+/**
+ * The steady rate per second over one or more runs: the units after the first `skip` of each, over the sum of
+ * their windows, each from its `skip`-th end to the end of everything. Leaving out the start takes away the
+ * ramp (nothing ends before the first creation does) and, for the pool, the jobs its initially full ready set
+ * served without waiting for the engine.
+ */
+export function steadyRate(runs: Completions | readonly Completions[], skip: number): number {
+  const windows = (Array.isArray(runs) ? runs : [runs]).map((run: Completions) => steadyWindow(run, skip));
+  if (windows.length === 0) throw new RangeError('Expected at least one run, got none');
+  const units = windows.reduce((sum, window) => sum + window.units, 0);
+  const elapsedMs = windows.reduce((sum, window) => sum + window.elapsedMs, 0);
+  return (units / elapsedMs) * 1000;
 }
 
 /**

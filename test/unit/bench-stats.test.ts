@@ -81,3 +81,12 @@ test('steadyRate counts the completions after the first `skip`, from the skip-th
   t.throws(() => steadyRate(completions, 18), { instanceOf: RangeError, message: /more than 18 completions, got 18/ });
   t.throws(() => steadyRate({ startMs: 0, endsMs: [5, 5], doneMs: 5 }, 1), { instanceOf: RangeError, message: /0 ms/ });
 });
+
+test('steadyRate over rounds is all steady units over all steady windows, not a mean of the rates', (t) => {
+  const fast = { startMs: 0, endsMs: [10, 20, 30, 40, 50], doneMs: 60 }; // after the first: 4 in 50 ms
+  const slow = { startMs: 1000, endsMs: [1100, 1300, 1500], doneMs: 1550 }; // after the first: 2 in 450 ms
+  t.is(steadyRate([fast, slow], 1), (6 / 500) * 1000);
+  t.is(steadyRate([fast], 1), steadyRate(fast, 1));
+  t.throws(() => steadyRate([], 1), { instanceOf: RangeError, message: /at least one run/ });
+  t.throws(() => steadyRate([fast, { startMs: 0, endsMs: [1], doneMs: 2 }], 1), { instanceOf: RangeError, message: /more than 1 completions, got 1/ });
+});
