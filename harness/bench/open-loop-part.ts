@@ -1,7 +1,7 @@
 import { PoolSource } from '../scheduler/container-source.js';
 import type { Measured, Run } from './bench-parts.js';
 import { CreatePerJobSource } from './create-per-job-source.js';
-import { measureEngineCeiling } from './engine-ceiling.js';
+import { measureCreateRemoveCeiling, steadyRate } from './throughput.js';
 import { findValue } from './figures.js';
 import { measureBareExec, measureRunnerExec } from './open-loop-bare-exec.js';
 import { openLoopFigures, type OpenLoopLoadRuns } from './open-loop-figures.js';
@@ -19,12 +19,14 @@ export async function openLoopPart(run: Run): Promise<Measured> {
   const { options, factory, context } = run;
   const { signal } = context;
   const notes: string[] = [];
-  let ceilingPerSecond = findValue(run.parts, 'ceiling.createPerSecond');
-  if (ceilingPerSecond === undefined) {
-    context.progress(`  no ceiling figure in this run: measuring one round of ${options.size} creations first`);
-    ceilingPerSecond = (await measureEngineCeiling(factory, { count: options.size, workers: options.workers, signal })).createPerSecond;
-    notes.push(`The ceiling part did not run, so the ceiling the loads are shares of is one round of ${options.size} creations measured here.`);
-  }
+  // Every job costs the engine a creation and a removal, with the pool or without it, so the engine's capacity
+  // for jobs is its create+start+remove rate, not its create rate: loads are shares of that, measured here.
+  context.progress(`  job ceiling: ${3 * options.size} containers created and removed, ${options.workers} at a time`);
+  const ceilingRun = await measureCreateRemoveCeiling(factory, { count: 3 * options.size, concurrency: options.workers, signal });
+  const ceilingPerSecond = steadyRate(ceilingRun, options.workers);
+  notes.push(
+    `The loads are shares of the engine's job ceiling measured at the start of this part: ${3 * options.size} containers created, started and removed through the factory, ${options.workers} at a time, no pool; its steady rate leaves out the first ${options.workers} completions (the ramp). Part 1's create-only ceiling (${findValue(run.parts, 'ceiling.createPerSecond')?.toFixed(1) ?? 'not measured'}/s) would overload the engine at 90%: a job costs a removal too.`,
+  );
   const budget = openLoopBudget(options.quick);
   const loads = planOpenLoop(ceilingPerSecond, budget);
   const bareSamples = Math.max(10, options.samples);
@@ -69,7 +71,7 @@ export async function openLoopPart(run: Run): Promise<Measured> {
     figures: openLoopFigures(ceilingPerSecond, { bareExec, runnerExec }, results),
     notes: [
       ...notes,
-      `Per load, λ = share x ceiling (${ceilingPerSecond.toFixed(1)}/s); a seeded Poisson schedule (conditioned to offer exactly λ over its window) of about ${budget.windowMs / 1000} s of arrivals, ${budget.minJobs} to ${budget.maxJobs} jobs, at most ${budget.maxWindowMs / 1000} s (${loads.map((load) => `${load.key} ${load.arrivalsMs.length}`).join(', ')}); the same schedule for both sources. Each job starts at its arrival time with no cap on how many run at once (open loop) and goes through the scheduler's runJob with a removal queue, as in \`warmpool run\`, running \`busybox adjtimex\`: arrival to command running is the kernel time it printed minus the scheduled arrival. The ceiling is create+start only, while every job also costs the engine a removal: see part 5c's create+remove ceiling for where the engine really saturates.`,
+      `Per load, λ = share x ceiling (${ceilingPerSecond.toFixed(1)}/s); a seeded Poisson schedule (conditioned to offer exactly λ over its window) of about ${budget.windowMs / 1000} s of arrivals, ${budget.minJobs} to ${budget.maxJobs} jobs, at most ${budget.maxWindowMs / 1000} s (${loads.map((load) => `${load.key} ${load.arrivalsMs.length}`).join(', ')}); the same schedule for both sources. Each job starts at its arrival time with no cap on how many run at once (open loop) and goes through the scheduler's runJob with a removal queue, as in \`warmpool run\`, running \`busybox adjtimex\`: arrival to command running is the kernel time it printed minus the scheduled arrival.`,
       `The first ${warmUpShare * 100}% of each load's jobs (by arrival) are a warm-up left out of the figures (the pool starts full, the engine idle); not-passed counts include them. Pool of ${options.size}, ${options.workers} workers, full before each load; loads run in order 25, 50, 90%, each with the pool, then (pool full again, idle) with a container created per job.`,
       `Bare exec: the engine's exec (container.exec) of the same command into one idle running container, with the options the job runner gives a command (timeout, env, signal), one at a time with nothing else running, ${bareSamples} samples before the loads and ${bareSamples} after, in a new container each time; the figures pool both sets. Timed from just before the call to the printed kernel time. Runner exec: the job runner's own call (execWithDeadline, which takes the backend's execFinal where it has one: Docker's agent) once into each of ${runnerExecSamples} fresh idle containers, one at a time after the loads with nothing else running, as every pool job's command is the first and last its container runs.`,
       ...failures.slice(0, 5),
