@@ -3,6 +3,9 @@
 /** Built by fixtures/images/build-python-suite-image.sh from the host's python3.11 packages. */
 export const defaultSuiteImage = 'warmpool/pysuite:3.11';
 
+/** The same root filesystem as an LXC base, built by fixtures/images/build-python-suite-lxc-base.sh. */
+export const defaultSuiteLxcBase = 'base-pysuite';
+
 /** The host's interpreter: the image holds this very file, so both sides run the same binary. */
 export const suitePython = '/usr/bin/python3.11';
 

@@ -1,5 +1,6 @@
 import { figure, type Figure } from './figures.js';
 import { notPassed, suiteModes, sumMs, type ModeRun, type SuiteMode } from './real-suite-outcome.js';
+import type { SuiteBackend } from './real-suite-backend.js';
 import type { PoolModeRun } from './real-suite-pool.js';
 import { ratio, summarize } from './stats.js';
 
@@ -51,7 +52,7 @@ export function realSuiteFigures(runs: readonly ModeRun[]): Figure[] {
       if (isPoolRun(run)) figures.push(figure(`${prefix}.pool.waitSumS`, `${label}: sum of the jobs' waits for a container`, sumMs(run.jobs, 'waitMs') / 1000, 's'));
       if (mode === 'perJob') {
         const overheadMs = run.jobs.reduce((sum, job) => sum + ((job.totalMs ?? job.runMs) - job.runMs), 0);
-        figures.push(figure(`${prefix}.perJob.overheadSumS`, `${label}: sum of create + logs + remove`, overheadMs / 1000, 's'));
+        figures.push(figure(`${prefix}.perJob.overheadSumS`, `${label}: sum of making and removing the containers`, overheadMs / 1000, 's'));
       }
     }
     figures.push(...ratios(prefix, runs, concurrency));
@@ -68,9 +69,8 @@ function ratios(prefix: string, runs: readonly ModeRun[], concurrency: number): 
 }
 
 export interface RealSuiteContext {
-  readonly image: string;
-  /** `package=version ...` the image (and the host) have. */
-  readonly packages: string;
+  /** The engine's side: the package versions and how its containers were made, in words. */
+  readonly backend: Pick<SuiteBackend, 'packages' | 'source' | 'perJobHow' | 'poolRunTime'>;
   readonly modules: readonly string[];
   readonly workers: number;
   /** The order of the modes at each concurrency, in the order measured. */
@@ -81,9 +81,9 @@ export interface RealSuiteContext {
 export function realSuiteNotes(runs: readonly ModeRun[], context: RealSuiteContext): string[] {
   const all = concurrencies(runs);
   const notes = [
-    `${context.modules.length} modules of CPython's own regression tests (Debian ${context.packages}), fixed in harness/bench/real-suite-modules.ts; one job per module running \`/usr/bin/python3.11 -S -B -m test -q <module>\` with LANG=C.UTF-8, in the image ${context.image} built from the host's installed packages (fixtures/images/build-python-suite-image.sh), so the host and the containers run the same interpreter and test files. Containers have network mode none.`,
-    `pool: the scheduler's runSuite (what \`warmpool run\` does) with a PoolSource of as many containers as jobs at once, ${context.workers} creations at once, full before the suite starts (the fill is not in the wall time); wall time is the runSuite call, which ends after the used containers are removed; a job's run time is the scheduler's (docker exec to exit code).`,
-    'perJob: p-queue at the same concurrency; each job creates a container whose main process is the command (network none, json-file log), starts it, waits for it, reads its logs and force-removes it, as `docker run --rm` does; its run time is start to wait returning; the wall time includes the creates and removes.',
+    `${context.modules.length} modules of CPython's own regression tests (Debian ${context.backend.packages}), fixed in harness/bench/real-suite-modules.ts; one job per module running \`/usr/bin/python3.11 -S -B -m test -q <module>\` with LANG=C.UTF-8, in containers of ${context.backend.source}; the host runs the same interpreter and test files.`,
+    `pool: the scheduler's runSuite (what \`warmpool run\` does) with a PoolSource of as many containers as jobs at once, ${context.workers} creations at once, full before the suite starts (the fill is not in the wall time); wall time is the runSuite call, which ends after the used containers are removed; a job's run time is ${context.backend.poolRunTime}.`,
+    `perJob: p-queue at the same concurrency; ${context.backend.perJobHow}; the wall time includes making and removing the containers.`,
     'noContainer: p-queue at the same concurrency; the same command as a host process (execa, a clean environment: PATH, HOME, LANG, TMPDIR set to a fresh directory), in its own process group; its run time is spawn to exit.',
     `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
   ];
@@ -111,7 +111,7 @@ function whereTimeGoes(runs: readonly ModeRun[], concurrency: number): string[] 
   }
   if (perJob !== undefined) {
     const overhead = perJob.jobs.filter((job) => job.totalMs !== undefined).map((job) => (job.totalMs ?? 0) - job.runMs);
-    if (overhead.length > 0) parts.push(`perJob create + logs + remove per job p50 ${summarize(overhead).p50.toFixed(0)} ms`);
+    if (overhead.length > 0) parts.push(`perJob making and removing its container, per job, p50 ${summarize(overhead).p50.toFixed(0)} ms`);
   }
   return parts.length === 0 ? [] : [`At ${concurrency} at once: ${parts.join('; ')}.`];
 }

@@ -42,13 +42,13 @@ test('jobs not passed are a figure in every mode, 0 included, and a note names t
   t.is(figures.get('realSuite.c2.perJob.notPassed'), 1);
   t.is(figures.get('realSuite.c2.pool.notPassed'), 0);
   t.is(figures.get('realSuite.c4.noContainer.notPassed'), 0);
-  const notes = realSuiteNotes(runs, { image: 'img', packages: 'p=1', modules: ['test_a', 'test_b'], workers: 5, orders: [['noContainer', 'pool', 'perJob']] });
+  const notes = realSuiteNotes(runs, { backend: { packages: 'p=1', source: 'img', perJobHow: 'run', poolRunTime: 'exec' }, modules: ['test_a', 'test_b'], workers: 5, orders: [['noContainer', 'pool', 'perJob']] });
   t.true(notes.some((note) => note.startsWith('NOT PASSED (1): perJob at 2: test_b failed (exit code 2: boom)')));
   t.false(notes.some((note) => note.startsWith('All ')));
 });
 
 test('per-module differences to the host are paired by module and leave failed jobs out', (t) => {
-  const notes = realSuiteNotes(runs, { image: 'img', packages: 'p=1', modules: ['test_a', 'test_b'], workers: 5, orders: [] });
+  const notes = realSuiteNotes(runs, { backend: { packages: 'p=1', source: 'img', perJobHow: 'run', poolRunTime: 'exec' }, modules: ['test_a', 'test_b'], workers: 5, orders: [] });
   const atTwo = notes.find((note) => note.startsWith('At 2 at once:')) ?? '';
   t.regex(atTwo, /pool run time minus the host's, per module, p50 100 ms/);
   // Only test_a passed per job at 2: 1,300 - 1,000.
