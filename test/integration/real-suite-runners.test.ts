@@ -10,6 +10,7 @@ import { randomSuffix } from '../../lib/backends/owner.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 import { dockerRunRm } from '../../harness/bench/real-suite-docker-run.js';
 import { hostRun } from '../../harness/bench/real-suite-host-run.js';
+import { SuiteImageError, checkSuiteImage, checkSuiteLxcBase } from '../../harness/bench/real-suite-image.js';
 import { assertEngine } from '../helpers/engines.js';
 
 // The two baselines of the bench's real-suite part, on the busybox test image and the host's own sh: the
@@ -124,4 +125,14 @@ test('aborting a job on the host kills it and what it started, and rejects with 
   await t.throwsAsync(running, { message: 'stop the host job' });
   await waitFor(`the background sleep ${pid} to end`, () => notRunning(pid));
   t.true(notRunning(pid));
+});
+
+test('the real-suite part without its image or LXC base fails saying which script builds it', async (t) => {
+  const missingImage = `warmpool/missing-${randomSuffix()}:none`;
+  const image = await t.throwsAsync(checkSuiteImage(docker, missingImage), { instanceOf: SuiteImageError });
+  t.is(image.message, `The real-suite image ${missingImage} is missing: run \`bash fixtures/images/build-python-suite-image.sh\``);
+  // The busybox image exists but was not built by the script: it says which packages it holds.
+  await t.throwsAsync(checkSuiteImage(docker, engine.dockerImage), { instanceOf: SuiteImageError, message: /not built by the script.*build-python-suite-image\.sh/ });
+  const base = await t.throwsAsync(checkSuiteLxcBase(workDir, 'no-such-base'), { instanceOf: SuiteImageError });
+  t.regex(base.message, /LXC base no-such-base is missing .*build-python-suite-lxc-base\.sh/);
 });
