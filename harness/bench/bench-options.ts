@@ -31,9 +31,11 @@ export interface BenchOptions {
 export const benchHelp = `Usage: warmpool bench [options]
 
 Measures, on a real engine and in one run: the engine's own create+start throughput, the pool's refill,
-checkout latency (in process and through the service), on-demand creation, job start latency with the
-scheduler (pool against create-per-job), the CPU an idle full pool costs, pool bookkeeping at 100 to
-10,000 containers, and a real test suite (CPython's regression tests, one module per job) run with the pool,
+checkout latency (in process and through the service, also from 10,000 samples with instant containers),
+on-demand creation, job start latency with the scheduler (pool against create-per-job), job start with
+jobs arriving over time (Poisson, at 25/50/90% of the engine's job ceiling, against the bare exec),
+steady-state throughput of short jobs against the engine's create+start+remove ceiling, the CPU an idle
+full pool costs, pool bookkeeping at 100 to 10,000 containers, and a real test suite (CPython's regression tests, one module per job) run with the pool,
 with a container per job and on the host. Prints a table and writes the same figures as JSON. Leaves no
 container behind.
 
