@@ -106,6 +106,8 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       idleMs: options.idleMs,
       scaleSizes: options.scaleSizes,
       scaleGets: options.scaleGets,
+      suiteModules: options.suiteModules,
+      suiteConcurrency: options.suiteConcurrency,
       quick: options.quick,
       skipped: partIds.filter((id) => options.skip.has(id)),
     },

@@ -9,7 +9,7 @@ export const reportSchema = 'warmpool-bench/1';
 /** The settings a run used, after defaults and `--quick`. */
 export type BenchSettingsRecord = Pick<
   BenchOptions,
-  'size' | 'workers' | 'samples' | 'jobs' | 'rounds' | 'idleMs' | 'scaleSizes' | 'scaleGets' | 'quick'
+  'size' | 'workers' | 'samples' | 'jobs' | 'rounds' | 'idleMs' | 'scaleSizes' | 'scaleGets' | 'suiteModules' | 'suiteConcurrency' | 'quick'
 > & {
   readonly backend: string;
   readonly skipped: readonly string[];

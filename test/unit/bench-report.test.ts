@@ -28,6 +28,8 @@ function sampleReport(parts: PartResult[]): BenchReport {
       idleMs: 3000,
       scaleSizes: [100],
       scaleGets: 1000,
+      suiteModules: 12,
+      suiteConcurrency: [2],
       quick: true,
       skipped: ['service'],
     },
