@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../container.js';
 import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
-
+import { describeArgv, waitForEnd } from './exec-wait.js';
 
 /**
  * Docker has no API to kill an exec'd process, so a command that may have to be stopped (it has a timeout or a
@@ -94,7 +94,7 @@ export async function runDockerExec(
 
   let outcome: 'ended' | 'timedOut' | 'aborted';
   try {
-    outcome = await waitForEnd(ended, timeoutMs, signal);
+    outcome = await waitForEnd(ended.then(() => 'ended' as const), timeoutMs, signal);
   } catch (error) {
     stream.destroy();
     throw new BackendError(`docker exec of ${describeArgv(argv)} in ${containerId} failed: ${errorMessage(error)}`, {
@@ -110,34 +110,6 @@ export async function runDockerExec(
   }
   const exitCode = await exitCodeOf(exec, argv, containerId);
   return { exitCode, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: false };
-}
-
-async function waitForEnd(
-  ended: Promise<void>,
-  timeoutMs: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<'ended' | 'timedOut' | 'aborted'> {
-  // One controller per wait, aborted in `finally`, so neither the timer nor the abort listener outlives it.
-  const cleanup = new AbortController();
-  try {
-    const racers: Promise<'ended' | 'timedOut' | 'aborted'>[] = [ended.then(() => 'ended' as const)];
-    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-      racers.push(
-        sleep(timeoutMs, 'timedOut' as const, { signal: cleanup.signal }).catch(() => 'ended' as const),
-      );
-    }
-    if (signal !== undefined) {
-      racers.push(
-        new Promise((resolve) => {
-          if (signal.aborted) resolve('aborted');
-          signal.addEventListener('abort', () => resolve('aborted'), { once: true, signal: cleanup.signal });
-        }),
-      );
-    }
-    return await Promise.race(racers);
-  } finally {
-    cleanup.abort();
-  }
 }
 
 async function killExecProcess(
@@ -173,10 +145,6 @@ async function exitCodeOf(exec: Dockerode.Exec, argv: readonly string[], contain
     const message = `docker exec of ${describeArgv(argv)} in ${containerId}: no exit code: ${errorMessage(error)}`;
     throw new BackendError(message, { cause: error });
   }
-}
-
-function describeArgv(argv: readonly string[]): string {
-  return JSON.stringify(argv.join(' ').slice(0, 80));
 }
 
 /** Collects stdout and stderr; for a wrapped command, takes the pid line off the front of stderr. */

@@ -7,6 +7,7 @@ import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../conta
 import { BackendError, ContainerDiedError, errorMessage } from '../../errors.js';
 import { agentInput, agentMarkers } from './docker-agent.js';
 import { validateExecArguments } from './docker-exec.js';
+import { describeArgv, waitForEnd } from './exec-wait.js';
 
 /** How long a killed container may take to close its stream before we stop waiting for it. */
 const killGraceMs = 2_000;
@@ -61,7 +62,7 @@ export async function runDockerFinalExec(
 
   try {
     const ended = Promise.race([output.finished, closed.then(() => 'closed' as const), stopped.then(() => 'stopped' as const)]);
-    const outcome = await waitForOutcome(ended, timeoutMs, signal);
+    const outcome = await waitForEnd(ended, timeoutMs, signal);
     if (outcome === 'timedOut' || outcome === 'aborted') {
       await killContainer(handle, closed);
       if (outcome === 'aborted') throw (signal as AbortSignal).reason;
@@ -85,32 +86,6 @@ export async function runDockerFinalExec(
   }
 }
 
-async function waitForOutcome<T extends string>(
-  ended: Promise<T>,
-  timeoutMs: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<T | 'timedOut' | 'aborted'> {
-  // One controller per wait, aborted in `finally`, so neither the timer nor the abort listener outlives it.
-  const cleanup = new AbortController();
-  try {
-    const racers: Promise<T | 'timedOut' | 'aborted'>[] = [ended];
-    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-      racers.push(sleep(timeoutMs, 'timedOut' as const, { signal: cleanup.signal }).catch(() => new Promise<never>(() => undefined)));
-    }
-    if (signal !== undefined) {
-      racers.push(
-        new Promise((resolve) => {
-          if (signal.aborted) resolve('aborted');
-          signal.addEventListener('abort', () => resolve('aborted'), { once: true, signal: cleanup.signal });
-        }),
-      );
-    }
-    return await Promise.race(racers);
-  } finally {
-    cleanup.abort();
-  }
-}
-
 /** Kills every process of the container at once (SIGKILL to its init ends the PID namespace), then waits briefly for the stream. */
 async function killContainer(handle: Dockerode.Container, closed: Promise<void>): Promise<void> {
   const grace = new AbortController();
@@ -120,10 +95,6 @@ async function killContainer(handle: Dockerode.Container, closed: Promise<void>)
   } finally {
     grace.abort();
   }
-}
-
-function describeArgv(argv: readonly string[]): string {
-  return JSON.stringify(argv.join(' ').slice(0, 80));
 }
 
 /**
