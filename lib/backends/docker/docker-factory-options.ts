@@ -1,10 +1,10 @@
-import { agentCommand } from './docker-agent.js';
 import type Dockerode from 'dockerode';
 import { systemClock } from '../../clock.js';
 import type { Clock } from '../../clock.js';
 import { InvalidOptionError } from '../../errors.js';
 import { defaultReadinessTimeoutMs } from '../readiness.js';
 import { defaultPoolId, validatePoolId } from '../owner.js';
+import { agentCommand } from './docker-agent.js';
 import { reservedLabelPrefix } from './docker-labels.js';
 import { resolveDockerEngine } from './docker-engine.js';
 import type { DockerEngine } from './docker-engine.js';
@@ -30,7 +30,7 @@ export interface DockerFactoryOptions {
   /**
    * The container's main process, which keeps it alive until it is removed. The default is warmpool's agent
    * (docker-agent.ts: a few lines of /bin/sh waiting on stdin; it exits at once on SIGTERM), through which
-   * `execFinal` starts a command without an engine exec. With a command of your own, `execFinal` is a plain exec.
+   * `execFinal` starts a command without an engine exec. With a command of your own, containers have no `execFinal`.
    * @default agentCommand
    */
   readonly command?: readonly string[];
