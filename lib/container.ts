@@ -7,6 +7,14 @@ export interface Container {
   readonly name: string;
   /** Removes the container. Idempotent: destroying a container that is already gone succeeds. */
   destroy(): Promise<void>;
+  /**
+   * Optional. Freezes every process of the container (Docker: `docker pause`; LXC: `lxc-freeze`), so an idle
+   * ready container burns no CPU. A pool with `pauseIdle` calls it on ready containers and `resume()` before it
+   * hands one out. Rejects with EngineUnavailableError when the engine cannot be reached.
+   */
+  pause?(): Promise<void>;
+  /** Optional, with `pause()`: thaws a paused container. Resuming one that is not paused succeeds. */
+  resume?(): Promise<void>;
 }
 
 export interface CreateContainerOptions {
