@@ -182,10 +182,12 @@ export class DemandSizer {
     if (this.#meanCreationMs === undefined) return 0;
     this.#forgetBefore(now - this.#rateWindowMs);
     if (this.#count === 0) return 0;
-    // A full ring may have forgotten checkouts still in the window: measure over the span it covers instead.
-    const spanMs = this.#count === checkoutTimesKept ? Math.min(this.#rateWindowMs, Math.max(1, now - this.#times[this.#head]!)) : this.#rateWindowMs;
     // Multiply before dividing: 600 checkouts × 400 ms / 60,000 ms is exactly 4.
-    const load = (this.#count * this.#meanCreationMs) / spanMs;
+    const load = this.#count < checkoutTimesKept
+      ? (this.#count * this.#meanCreationMs) / this.#rateWindowMs
+      // A full ring may have forgotten checkouts still in the window: measure over the span it covers, which
+      // holds the checkouts after its oldest, as the window holds those after its start.
+      : ((this.#count - 1) * this.#meanCreationMs) / Math.max(1, now - this.#times[this.#head]!);
     if (load <= 0) return 0;
     return Math.ceil(load + headroomDeviations * Math.sqrt(load) - roundingSlack);
   }
