@@ -9,6 +9,7 @@ import { engineStatusCode, isEngineDown, resolveDockerEngine } from './docker-en
 import type { DockerEngine } from './docker-engine.js';
 import { runDockerExec } from './docker-exec.js';
 import { runDockerFinalExec } from './docker-final-exec.js';
+import { setDockerPaused } from './docker-pause.js';
 import { validateClock } from './docker-factory-options.js';
 import { forceRemove } from './docker-remove.js';
 import { maxTarNameBytes, packSingleFile, readFirstTarEntry } from './docker-tar.js';
@@ -89,19 +90,37 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   }
 
   /**
-   * One inspect. `running` only while the engine says so and the container is not paused: a paused container
-   * cannot run commands, so for a pool it is as good as stopped (and `listRunning` leaves it out too).
+   * One inspect. `running` while the engine says so, paused or not: a paused container (a pool's idle one) is
+   * alive, and `resume()` makes it take commands again (`listRunning` lists it too).
    */
   async state(): Promise<ContainerState> {
     try {
       const info = await this.#docker.getContainer(this.id).inspect();
-      return info.State.Running && !info.State.Paused ? 'running' : 'stopped';
+      return info.State.Running ? 'running' : 'stopped';
     } catch (error) {
       if (engineStatusCode(error) === 404) return 'gone';
       const message = `Asking the engine about container ${this.name} failed: ${errorMessage(error)}`;
       if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
       throw new BackendError(message, { cause: error });
     }
+  }
+
+  /**
+   * `docker pause`: freezes every process of the container; commands fail until `resume()`. Idempotent. Rejects
+   * with EngineUnavailableError when the engine cannot be reached, with BackendError when the container is gone
+   * or not running.
+   */
+  pause(): Promise<void> {
+    return setDockerPaused(this.#docker, this.id, this.name, true);
+  }
+
+  /**
+   * `docker unpause`. Resuming a container that is not paused succeeds (a stopped one included: its death is the
+   * watch's and `state()`'s to tell). Rejects with EngineUnavailableError when the engine cannot be reached,
+   * with BackendError when the container is gone.
+   */
+  resume(): Promise<void> {
+    return setDockerPaused(this.#docker, this.id, this.name, false);
   }
 
   /**

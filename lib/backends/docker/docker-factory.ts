@@ -103,12 +103,16 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
     watchDockerDeaths({ docker, poolId, clock }, withRetries, signal);
   }
 
-  /** The full ids of this pool's running (not paused) containers, in one engine call. */
+  /**
+   * The full ids of this pool's running containers, in one engine call. Paused ones count as running (the engine
+   * gives them a status of their own): they are alive, and a pool that pauses its idle containers must not take
+   * them for dead when it reconciles.
+   */
   async listRunning(signal?: AbortSignal): Promise<ReadonlySet<string>> {
     const { docker, poolId } = this.#options;
     try {
       const listed = await docker.listContainers({
-        filters: { ...poolLabelFilter(poolId), status: ['running'] },
+        filters: { ...poolLabelFilter(poolId), status: ['running', 'paused'] },
         ...(signal === undefined ? {} : { abortSignal: signal }),
       });
       return new Set(listed.filter((info) => info.Labels[poolLabel] === poolId).map((info) => info.Id));

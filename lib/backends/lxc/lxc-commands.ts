@@ -5,7 +5,15 @@ import { BackendError } from '../../errors.js';
  * The LXC tools run through here (lxc-attach has its own runner, `lxc-attach.ts`). Each gets its arguments as
  * an array; nothing goes through a shell.
  */
-export type LxcCommand = 'lxc-copy' | 'lxc-start' | 'lxc-wait' | 'lxc-destroy' | 'lxc-info' | 'lxc-ls';
+export type LxcCommand =
+  | 'lxc-copy'
+  | 'lxc-start'
+  | 'lxc-wait'
+  | 'lxc-destroy'
+  | 'lxc-info'
+  | 'lxc-ls'
+  | 'lxc-freeze'
+  | 'lxc-unfreeze';
 
 export interface LxcCommandOptions {
   /** Terminates the command (SIGTERM) when aborted; the rejection is then the BackendError of the killed run. */

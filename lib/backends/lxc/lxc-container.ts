@@ -3,6 +3,7 @@ import { BackendError, InvalidOptionError } from '../../errors.js';
 import { runAttached } from './lxc-attach.js';
 import { lxcContainerState } from './lxc-state.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
+import { setLxcFrozen } from './lxc-freeze.js';
 import { validateLxcName } from './lxc-names.js';
 import { validateAbsolutePath, validateArgv, validateEnv, validateExecOptions } from './lxc-validation.js';
 
@@ -99,6 +100,23 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
    */
   state(): Promise<ContainerState> {
     return lxcContainerState(this.lxcpath, this.name);
+  }
+
+  /**
+   * `lxc-freeze`: freezes every process of the container. Idempotent. While it is frozen, `exec`, `readFile`
+   * and `writeFile` wait (lxc-attach cannot enter it) until `resume()`; `state()` still says `running`. Rejects
+   * with EngineUnavailableError when LXC does not answer, with BackendError when the container is gone or stopped.
+   */
+  pause(): Promise<void> {
+    return setLxcFrozen(this.lxcpath, this.name, true);
+  }
+
+  /**
+   * `lxc-unfreeze`. Resuming a container that is not frozen succeeds (a stopped one included). Rejects with
+   * EngineUnavailableError when LXC does not answer, with BackendError when the container is gone.
+   */
+  resume(): Promise<void> {
+    return setLxcFrozen(this.lxcpath, this.name, false);
   }
 
   /** Stops and removes the container (`lxc-destroy -f`). Idempotent; concurrent calls share one run. */
