@@ -1,12 +1,13 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
+import { HostBudget } from './host-budget.js';
 import { createLogger, type PoolLogger } from './logger.js';
 
 export interface PoolOptions {
   /**
-   * Containers kept ready. The monitor keeps `ready + creating <= size`.
-   * An integer from 1 up.
+   * Containers kept ready. The monitor keeps `ready + creating <= size`; `resize()` changes it.
+   * An integer from 0 up (0 keeps none: a pool whose size an owner raises on demand).
    */
   readonly size: number;
   /**
@@ -58,6 +59,24 @@ export interface PoolOptions {
    * @default 30_000
    */
   readonly removalRetryMaxMs?: number;
+  /**
+   * A ready container older than this (from the end of its creation) is replaced: a new one is created first,
+   * then the old one removed, a few at a time, so the pool never empties for it. Until its replacement is ready
+   * it may still be handed out. Milliseconds above 0; Infinity (the default) for no maximum age.
+   * @default Infinity
+   */
+  readonly maxAgeMs?: number;
+  /**
+   * Freeze ready containers while they wait (the container's `pause()`) and thaw them at checkout (`resume()`),
+   * so idle containers burn no CPU. Needs a factory whose containers have both methods.
+   * @default false
+   */
+  readonly pauseIdle?: boolean;
+  /**
+   * A budget shared with other pools of the host (creations in flight, containers that exist); `HostPools` gives
+   * one to each kind. Without it the pool is bounded by `size` and `maxWorkers` alone.
+   */
+  readonly budget?: HostBudget;
   /** The jitter's random source, a function returning [0, 1) like `Math.random`, for tests. @default Math.random */
   readonly random?: () => number;
   /** Time source, for tests. @default the system clock */
@@ -76,6 +95,9 @@ export interface ResolvedPoolOptions {
   readonly creationBackoffBaseMs: number;
   readonly creationBackoffMaxMs: number;
   readonly removalRetryMaxMs: number;
+  readonly maxAgeMs: number;
+  readonly pauseIdle: boolean;
+  readonly budget: HostBudget | undefined;
   readonly random: () => number;
   readonly clock: Clock;
   readonly logger: PoolLogger;
@@ -91,10 +113,19 @@ const knownOptions = new Set([
   'creationBackoffBaseMs',
   'creationBackoffMaxMs',
   'removalRetryMaxMs',
+  'maxAgeMs',
+  'pauseIdle',
+  'budget',
   'random',
   'clock',
   'logger',
 ]);
+
+/** A pool size: an integer from 0 up. */
+export function validatePoolSize(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  throw new InvalidOptionError('size', value, 'an integer from 0 up');
+}
 
 export function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1;
@@ -133,13 +164,17 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
   if (!isLogger(logger)) throw new InvalidOptionError('logger', logger, 'an object with debug(), info(), warn() and error()');
   const random = given.random ?? Math.random;
   if (typeof random !== 'function') throw new InvalidOptionError('random', random, 'a function returning a number in [0, 1), like Math.random');
+  const budget = given.budget;
+  if (budget !== undefined && !(budget instanceof HostBudget)) throw new InvalidOptionError('budget', budget, 'a HostBudget');
+  const pauseIdle = given.pauseIdle ?? false;
+  if (typeof pauseIdle !== 'boolean') throw new InvalidOptionError('pauseIdle', pauseIdle, 'true or false');
   const creationBackoffBaseMs = finiteDurationMs('creationBackoffBaseMs', given.creationBackoffBaseMs ?? 250, 0);
   const creationBackoffMaxMs = finiteDurationMs('creationBackoffMaxMs', given.creationBackoffMaxMs ?? Math.max(30_000, creationBackoffBaseMs), 0);
   if (creationBackoffMaxMs < creationBackoffBaseMs) {
     throw new InvalidOptionError('creationBackoffMaxMs', creationBackoffMaxMs, `a number of milliseconds at least creationBackoffBaseMs (${creationBackoffBaseMs})`);
   }
   return {
-    size: positiveInteger('size', given.size),
+    size: validatePoolSize(given.size),
     maxWorkers: positiveInteger('maxWorkers', given.maxWorkers ?? 5),
     creationTimeoutMs:
       given.creationTimeoutMs === undefined ? 600_000 : validateDurationMs('creationTimeoutMs', given.creationTimeoutMs, Number.MIN_VALUE),
@@ -149,6 +184,9 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
     creationBackoffBaseMs,
     creationBackoffMaxMs,
     removalRetryMaxMs: finiteDurationMs('removalRetryMaxMs', given.removalRetryMaxMs ?? 30_000, Number.MIN_VALUE),
+    maxAgeMs: validateDurationMs('maxAgeMs', given.maxAgeMs ?? Infinity, Number.MIN_VALUE),
+    pauseIdle,
+    budget,
     random: random as () => number,
     clock,
     logger,

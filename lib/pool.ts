@@ -8,6 +8,7 @@ import { EngineOutage } from './engine-outage.js';
 import { findEngineUnavailable } from './engine-unavailable.js';
 import { ErrorQueue } from './error-queue.js';
 import { ErrorWindow } from './error-window.js';
+import type { BudgetSeat } from './host-budget.js';
 import {
   ContainerCreationError,
   ContainerDestroyError,
@@ -21,7 +22,7 @@ import {
 } from './errors.js';
 import { LinkedQueue } from './linked-queue.js';
 import { PoolEventEmitter, type PoolEventName, type PoolListener } from './pool-events.js';
-import { resolvePoolOptions, validateDurationMs, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
+import { resolvePoolOptions, validateDurationMs, validatePoolSize, type PoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import { ReadySet } from './ready-set.js';
 import { RecentDeaths } from './recent-deaths.js';
 import { RemovalQueue } from './removal-queue.js';
@@ -114,6 +115,19 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #refillImmediate: NodeJS.Immediate | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** The containers kept ready: `options.size` until `resize()`. */
+  #size: number;
+  /** This pool's share of a host budget, when it has one. */
+  readonly #seat: BudgetSeat | undefined;
+  /** When each container's creation ended: `maxAgeMs` counts from there. */
+  readonly #bornAt = new WeakMap<C, number>();
+  /** The timer for the next ready container to outlive `maxAgeMs`, and when it fires. */
+  #expiryTimer: unknown;
+  #expiryAt: number | undefined;
+  /** `pauseIdle`: ready containers being paused or paused, by id; the promise says whether the pause worked. */
+  readonly #paused = new Map<string, Promise<boolean>>();
+  /** Stragglers that delivered their container late: it is counted until its removal, not when they settle. */
+  readonly #deliveredLate = new WeakSet<CreationWorker<C>>();
   /** cleanup() calls with a timeout still waiting: failed removals are retried only while the pool is open or one waits. */
   #retryingCleanups = 0;
 
@@ -123,6 +137,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
     this.#factory = factory;
     this.#options = resolvePoolOptions(options);
+    this.#size = this.#options.size;
     const { clock, random, maxWorkers } = this.#options;
     this.#errors = new ErrorQueue(this.#options.errorQueueCapacity);
     this.#errorWindow = new ErrorWindow(this.#options.maxErrorsPerHour);
@@ -139,7 +154,10 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     this.#removals = new RemovalQueue<C>(
       { concurrency: maxWorkers, clock, random, retryBackoff: { baseMs: Math.min(retryBaseMs, removalRetryMaxMs), maxMs: removalRetryMaxMs } },
       {
-        removed: (container, reason, attempts) => this.#events.emit('destroy', { name: container.name, reason, ok: true, attempts }),
+        removed: (container, reason, attempts) => {
+          this.#seat?.containerGone();
+          this.#events.emit('destroy', { name: container.name, reason, ok: true, attempts });
+        },
         firstFailure: (container, reason, error) => {
           this.#options.logger.debug(`removing ${container.name} failed (will retry): ${errorMessage(error)}`);
           this.#errors.push(new ContainerDestroyError(container.name, error), clock.now());
@@ -147,6 +165,12 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
         },
       },
     );
+    this.#seat = this.#options.budget?.join({
+      waitingCount: () => this.#waiters.length,
+      idleReadyCount: () => this.#ready.length,
+      wake: () => this.#refill(),
+      evictIdle: () => this.#evictIdle(),
+    });
     this.#refill();
     this.#subscribe();
   }
@@ -156,9 +180,22 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     return this.#ready.length;
   }
 
-  /** The configured number of containers kept ready. */
+  /** The number of containers kept ready: `size` at construction, then what `resize()` set. */
   get capacity(): number {
-    return this.#options.size;
+    return this.#size;
+  }
+
+  /** Ready containers that are paused (`pauseIdle`), or being paused. */
+  get paused(): number {
+    return this.#paused.size;
+  }
+
+  /** How long ago the oldest ready container's creation ended, in ms; 0 when none is ready. */
+  get oldestReadyAgeMs(): number {
+    const now = this.#options.clock.now();
+    let oldest = now;
+    for (const container of this.#ready) oldest = Math.min(oldest, this.#bornAt.get(container) ?? now);
+    return now - oldest;
   }
 
   /** Creations in flight, not counting cancelled or timed-out ones. */
@@ -220,7 +257,9 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     if (container !== undefined) {
       this.#events.emit('checkout', { outcome: 'ready', waitMs: 0 });
       this.#refillSoon();
-      return container;
+      if (!this.#paused.has(container.id)) return container;
+      // A paused container that will not thaw is broken: it is removed, and the caller gets the next one.
+      return (await this.#thaw(container)) ? container : this.get(options);
     }
     if (timeoutMs === 0) {
       this.#events.emit('checkout', { outcome: 'empty', waitMs: 0 });
@@ -231,7 +270,31 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       waiter.entry = this.#waiters.push(waiter);
       waiter.armTimer(timeoutMs, () => this.#abandon(waiter, 'timeout', null));
       waiter.watch(signal, () => this.#abandon(waiter, 'aborted', signal?.reason));
+      // A pool held back by a host budget asks again: one with waiting callers goes first, and may get room.
+      if (this.#seat) this.#refill();
     });
+  }
+
+  /**
+   * Changes how many containers the pool keeps ready (an integer from 0 up). Growing starts creations at once;
+   * shrinking removes the surplus ready containers, oldest first, through the removal queue, so no caller waits
+   * for it; creations in flight finish, and what they deliver beyond the size is removed too.
+   */
+  resize(size: number): void {
+    this.#size = validatePoolSize(size);
+    if (this.isClosed) return;
+    this.#trim();
+    this.#refill();
+  }
+
+  /**
+   * Takes back a container this pool handed out, to be removed through its removal queue: retried until the
+   * engine confirms it is gone, even if the first attempts fail. Resolves once the first attempt has settled
+   * (a failure is queued in `errors`, not thrown). A budget's seat counts it until it is gone.
+   */
+  discard(container: C): Promise<void> {
+    this.#paused.delete(container.id);
+    return this.#removals.add(container, 'returned');
   }
 
   /**
@@ -295,6 +358,9 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     this.#disconnectedCheckTimer = undefined;
     if (this.#throttleTimer !== undefined) clock.clearTimeout(this.#throttleTimer);
     this.#throttleTimer = undefined;
+    if (this.#expiryTimer !== undefined) clock.clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    this.#paused.clear();
     clearImmediate(this.#refillImmediate);
     this.#refillImmediate = undefined;
     this.#creationBackoff.cancel();
@@ -306,6 +372,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     for (const worker of this.#workers) {
       this.#workers.delete(worker);
       this.#stragglers.add(worker);
+      this.#seat?.creationEnded();
       worker.cancel(new PoolClosedError('The pool was cleaned up while this container was being created'));
     }
     const ready = [...this.#ready.clear(), ...this.#setAside.clear()];
@@ -313,6 +380,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     // The removal queue runs as many removals at once as creations: a pool of thousands must not hit the
     // engine with thousands at once. cleanup() awaits them.
     for (const container of ready) void this.#removals.add(container, 'cleanup');
+    this.#seat?.leave();
     return Promise.resolve();
   }
 
@@ -351,7 +419,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #refill(): void {
     if (this.isClosed || this.#throttleTimer !== undefined || this.#creationBackoff.isWaiting) return;
     if (this.#outage?.phase === 'probing') return;
-    const { size, maxWorkers, clock, logger } = this.#options;
+    const { maxWorkers, clock, logger } = this.#options;
     const now = clock.now();
     const throttledUntil = this.#errorWindow.throttledUntil(now);
     if (throttledUntil !== undefined) {
@@ -366,21 +434,34 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     }
     // One creation at a time while it serves as the engine's probe, or while failures back off.
     const cap = this.#outage?.phase === 'probe-creation' || this.#creationBackoff.isBackingOff ? 1 : maxWorkers;
-    while (this.#ready.length + this.#setAside.length + this.#workers.size < size && this.#workers.size < cap) {
+    // Containers past their maximum age still count until their replacements are ready: room for those first.
+    const wanted = this.#size + this.#replacementsDue(now);
+    while (this.#ready.length + this.#setAside.length + this.#workers.size < wanted && this.#workers.size < cap) {
+      if (this.#seat && !this.#seat.tryStartCreation()) break;
       this.#workers.add(
         new CreationWorker(this.#factory, clock, this.#options.creationTimeoutMs, {
           created: (worker, container) => this.#onCreated(worker, container),
           failed: (worker, error) => this.#onFailed(worker, error),
           timedOut: (worker, error) => this.#onTimedOut(worker, error),
-          late: (_worker, container) => this.#removals.add(container, 'late'),
-          settledAfterwards: (worker) => this.#stragglers.delete(worker),
+          late: (worker, container) => {
+            this.#deliveredLate.add(worker);
+            return this.#removals.add(container, 'late');
+          },
+          settledAfterwards: (worker) => {
+            this.#stragglers.delete(worker);
+            // A straggler that failed made nothing: the container it was counted for does not exist.
+            if (!this.#deliveredLate.has(worker)) this.#seat?.containerGone();
+          },
         }),
       );
     }
+    this.#armExpiry(now);
   }
 
   #onCreated(worker: CreationWorker<C>, container: C): void {
     this.#workers.delete(worker);
+    this.#seat?.creationEnded();
+    this.#bornAt.set(container, this.#options.clock.now());
     this.#creationBackoff.succeeded();
     // The engine may have reported its death before the creation was done (killed right after its readiness
     // check, say): then it is dead on arrival, and must be neither handed out nor made ready.
@@ -395,6 +476,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
 
   #onFailed(worker: CreationWorker<C>, cause: unknown): void {
     this.#workers.delete(worker);
+    this.#seat?.creationEnded();
+    this.#seat?.containerGone();
     const engineError = findEngineUnavailable(cause);
     if (engineError) {
       // Not the container's fault and not the image's: one outage, not one failure per creation.
@@ -412,6 +495,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #onTimedOut(worker: CreationWorker<C>, error: WorkerTimeoutError): void {
     this.#workers.delete(worker);
     this.#stragglers.add(worker);
+    this.#seat?.creationEnded();
     this.#recordFailure(worker, 'timeout', error);
     // A probe creation that never answered is no answer: keep probing.
     if (this.#outage?.phase === 'probe-creation') this.#scheduleProbe(this.#outage);
@@ -430,11 +514,119 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   /** Hands a container to the longest waiting `get()`, or makes it ready. */
   #offer(container: C): void {
     const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#events.emit('checkout', { outcome: 'waited', waitMs: this.#options.clock.now() - waiter.enqueuedAt });
-      waiter.resolve(container);
-    } else {
+    if (!waiter) {
       this.#ready.push(container);
+      this.#pauseIdle(container);
+      this.#trim();
+      return;
+    }
+    this.#events.emit('checkout', { outcome: 'waited', waitMs: this.#options.clock.now() - waiter.enqueuedAt });
+    if (!this.#paused.has(container.id)) {
+      waiter.resolve(container);
+      return;
+    }
+    // Set aside during an outage while paused: thawed first; if it will not thaw, the waiter waits on.
+    void this.#thaw(container).then((thawed) => {
+      if (thawed) waiter.resolve(container);
+      else if (this.isClosed) waiter.reject(new PoolClosedError());
+      else waiter.entry = this.#waiters.push(waiter);
+    });
+  }
+
+  // ---- Size: surplus, maximum age, the host budget, paused idle containers ----
+
+  /**
+   * Removes ready containers beyond the size, oldest first: after `resize()` made the pool smaller, or when a
+   * replacement for a container past its maximum age has arrived (that one is then the oldest).
+   */
+  #trim(): void {
+    if (this.#outage !== undefined) return;
+    const now = this.#options.clock.now();
+    while (this.#ready.length + this.#setAside.length > this.#size) {
+      const oldest = this.#ready.shift();
+      if (oldest === undefined) return;
+      this.#paused.delete(oldest.id);
+      void this.#removals.add(oldest, this.#isExpired(oldest, now) ? 'expired' : 'surplus');
+    }
+  }
+
+  /** Creations allowed beyond the size to replace ready containers past their maximum age: a few at a time. */
+  #replacementsDue(now: number): number {
+    if (this.#options.maxAgeMs === Infinity) return 0;
+    const atOnce = Math.max(1, Math.ceil(this.#size / 4));
+    let expired = 0;
+    for (const container of this.#ready) {
+      if (expired >= atOnce || !this.#isExpired(container, now)) break;
+      expired++;
+    }
+    return expired;
+  }
+
+  #isExpired(container: C, now: number): boolean {
+    const bornAt = this.#bornAt.get(container);
+    return bornAt !== undefined && now - bornAt >= this.#options.maxAgeMs;
+  }
+
+  /** One timer, for the first ready container (oldest first) not yet past its maximum age. */
+  #armExpiry(now: number): void {
+    const { maxAgeMs, clock } = this.#options;
+    if (maxAgeMs === Infinity || this.isClosed) return;
+    let next: number | undefined;
+    for (const container of this.#ready) {
+      if (this.#isExpired(container, now)) continue;
+      next = (this.#bornAt.get(container) ?? now) + maxAgeMs;
+      break;
+    }
+    if (next === this.#expiryAt) return;
+    if (this.#expiryTimer !== undefined) clock.clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    this.#expiryAt = next;
+    if (next === undefined) return;
+    this.#expiryTimer = clock.setTimeout(() => {
+      this.#expiryTimer = undefined;
+      this.#expiryAt = undefined;
+      this.#refill();
+    }, next - now);
+  }
+
+  /** The host budget asks for room for another pool's waiting callers: the oldest ready container goes. */
+  #evictIdle(): boolean {
+    const oldest = this.#ready.shift();
+    if (oldest === undefined) return false;
+    this.#paused.delete(oldest.id);
+    void this.#removals.add(oldest, 'evicted');
+    // Refused for now (the other pool's callers come first), and woken when room frees again.
+    this.#refillSoon();
+    return true;
+  }
+
+  #pauseIdle(container: C): void {
+    if (!this.#options.pauseIdle || typeof container.pause !== 'function' || this.#paused.has(container.id)) return;
+    const pausing = container.pause().then(
+      () => true,
+      (error: unknown) => {
+        this.#options.logger.warn(`pausing ${container.name} failed; it stays ready unpaused: ${errorMessage(error)}`);
+        return false;
+      },
+    );
+    this.#paused.set(container.id, pausing);
+  }
+
+  /** Resumes a paused container before it is handed out; false (and it is removed) when it will not resume. */
+  async #thaw(container: C): Promise<boolean> {
+    const pausing = this.#paused.get(container.id);
+    this.#paused.delete(container.id);
+    if (pausing === undefined || !(await pausing) || typeof container.resume !== 'function') return true;
+    try {
+      await container.resume();
+      return true;
+    } catch (error) {
+      const failure = new ContainerDiedError(container.name, 'not-running', undefined, false);
+      this.#options.logger.warn(`${container.name} did not resume (${errorMessage(error)}); removing and replacing it`);
+      this.#errors.push(failure, this.#options.clock.now());
+      void this.#removals.add(container, 'died');
+      this.#refillSoon();
+      return false;
     }
   }
 
@@ -481,6 +673,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
    */
   #onDeathEvent(death: ContainerDeath): void {
     const container = this.#ready.remove(death.id) ?? this.#setAside.remove(death.id);
+    this.#paused.delete(death.id);
     if (container !== undefined) this.#containerDied(container, death.reason, death.exitCode, death.oomKilled);
     else if (this.#workers.size > 0) this.#unplacedDeaths.remember(death);
   }
@@ -645,7 +838,7 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       if (running === undefined || running.has(container.id)) this.#offer(container);
       else this.#containerDied(container, 'not-running', undefined, false);
     }
-    if (outage.createdMeanwhile || this.#ready.length >= this.#options.size) this.#endOutage(outage);
+    if (outage.createdMeanwhile || this.#ready.length >= this.#size) this.#endOutage(outage);
     this.#refill();
   }
 

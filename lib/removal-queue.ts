@@ -3,8 +3,12 @@ import type { Clock } from './clock.js';
 import type { Container } from './container.js';
 import { LinkedQueue } from './linked-queue.js';
 
-/** Why the pool removes a container: it came after its creation's deadline, it died while ready, or cleanup. */
-export type RemovalReason = 'late' | 'died' | 'cleanup';
+/**
+ * Why the pool removes a container: it came after its creation's deadline (`late`), it died while ready, cleanup,
+ * the pool was made smaller (`surplus`), it outlived `maxAgeMs` and its replacement is ready (`expired`), another
+ * pool of the host needed its room (`evicted`), or a caller gave back a container it had taken (`returned`).
+ */
+export type RemovalReason = 'late' | 'died' | 'cleanup' | 'surplus' | 'expired' | 'evicted' | 'returned';
 
 export interface RemovalHandlers<C extends Container> {
   /** `destroy()` succeeded after `attempts` attempts. */

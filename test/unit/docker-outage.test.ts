@@ -165,7 +165,7 @@ test('listRunning: one call filtered on the pool label and running; an outage is
     ]);
   };
   t.deepEqual([...(await factory.listRunning())], ['full-id-1', 'full-id-2']);
-  t.deepEqual((asked as { filters: unknown }).filters, { label: ['warmpool.pool=unit-outage'], status: ['running'] });
+  t.deepEqual((asked as { filters: unknown }).filters, { label: ['warmpool.pool=unit-outage'], status: ['running', 'paused'] });
   t.is(docker.calls.filter((call) => call === 'list').length, 1);
 
   docker.down = true;
@@ -177,14 +177,14 @@ test('listRunning: one call filtered on the pool label and running; an outage is
   await t.throwsAsync(factory.listRunning(AbortSignal.abort(reason)), { is: reason });
 });
 
-test('state(): running, stopped, paused (as stopped), gone, and EngineUnavailableError, never a guess', async (t) => {
+test('state(): running, stopped, paused (as running), gone, and EngineUnavailableError, never a guess', async (t) => {
   const docker = new FakeDocker();
   const container = openDockerContainer({ backend: 'docker', id: 'abc', name: 'warmpool-x' }, { docker: docker as never });
   t.is(await container.state(), 'running');
   docker.on.inspect = () => Promise.resolve({ State: { Running: false, Paused: false, Status: 'exited' } });
   t.is(await container.state(), 'stopped');
   docker.on.inspect = () => Promise.resolve({ State: { Running: true, Paused: true, Status: 'paused' } });
-  t.is(await container.state(), 'stopped');
+  t.is(await container.state(), 'running');
   docker.on.inspect = () => Promise.reject(answer(404, 'No such container: abc'));
   t.is(await container.state(), 'gone');
   docker.on.inspect = () => Promise.reject(answer(500, 'the daemon is shutting down'));

@@ -16,12 +16,14 @@ const rejectsOption = test.macro({
   title: (_provided, options: Record<string, unknown>, option: string, shown: string) => `rejects ${option} = ${shown} (${JSON.stringify(Object.keys(options))})`,
 });
 
-test(rejectsOption, { size: 0 }, 'size', '`0` (number)');
 test(rejectsOption, { size: -1 }, 'size', '`-1` (number)');
 test(rejectsOption, { size: 1.5 }, 'size', '`1.5` (number)');
 test(rejectsOption, { size: Number.NaN }, 'size', '`NaN` (number)');
 test(rejectsOption, { size: '3' }, 'size', '`"3"` (string)');
 test(rejectsOption, {}, 'size', '`undefined` (undefined)');
+test(rejectsOption, { size: 1, maxAgeMs: 0 }, 'maxAgeMs', '`0` (number)');
+test(rejectsOption, { size: 1, pauseIdle: 'yes' }, 'pauseIdle', '`"yes"` (string)');
+test(rejectsOption, { size: 1, budget: { maxCreations: 1 } }, 'budget', '(object)');
 test(rejectsOption, { size: 1, maxWorkers: 0 }, 'maxWorkers', '`0` (number)');
 test(rejectsOption, { size: 1, maxWorkers: Infinity }, 'maxWorkers', '`Infinity` (number)');
 test(rejectsOption, { size: 1, creationTimeoutMs: -5 }, 'creationTimeoutMs', '`-5` (number)');
