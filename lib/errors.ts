@@ -24,6 +24,18 @@ export class InvalidOptionError extends WarmpoolError {
   }
 }
 
+/** A checkout named a kind the host does not have; the message lists the kinds it has. */
+export class UnknownKindError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_UNKNOWN_KIND';
+
+  constructor(
+    readonly kind: string,
+    readonly known: readonly string[],
+  ) {
+    super(`Unknown kind ${JSON.stringify(kind)}; the kinds are: ${known.map((name) => JSON.stringify(name)).join(', ') || '(none)'}`);
+  }
+}
+
 /** The pool was cleaned up: pending and later `get()` calls reject with this. */
 export class PoolClosedError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_POOL_CLOSED';

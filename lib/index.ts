@@ -1,6 +1,10 @@
 export { Pool, type GetOptions, type CleanupOptions, type CleanupResult, type EngineState } from './pool.js';
 export type { RemovalReason } from './removal-queue.js';
 export type { PoolOptions } from './pool-options.js';
+export { HostPools, type HostPoolsOptions, type ReconfigureReport } from './host-pools.js';
+export type { KindSpec, KindStatus, KindPoolOptions } from './kind.js';
+export { HostBudget, type HostBudgetOptions } from './host-budget.js';
+export { DemandSizer, type DemandSizingOptions, type CheckoutOutcome } from './demand-sizing.js';
 export { timedOutExitCode } from './container.js';
 export type {
   Container,
