@@ -4,7 +4,9 @@ import { InvalidOptionError, PoolClosedError, UnknownKindError } from './errors.
 import { HostBudget } from './host-budget.js';
 import { Kind, type KindSpec, type KindStatus } from './kind.js';
 import { createLogger, type PoolLogger } from './logger.js';
+import type { ErrorEntry } from './error-queue.js';
 import type { Pool, GetOptions } from './pool.js';
+import type { PoolEventName, PoolEvents } from './pool-events.js';
 
 export interface HostPoolsOptions {
   /** Creations in flight at once across all kinds. @default 5 */
@@ -26,6 +28,8 @@ export interface ReconfigureReport {
   readonly resized: string[];
 }
 
+const poolEventNames: readonly PoolEventName[] = ['creation', 'checkout', 'destroy', 'death', 'engine', 'throttle'];
+
 /** The kind names a host accepts: they go into pool ids and metrics labels. */
 const kindNamePattern = /^[a-z0-9][a-z0-9_-]{0,15}$/;
 
@@ -46,6 +50,8 @@ export class HostPools<C extends Container = Container> implements AsyncDisposab
   readonly #clock: Clock;
   readonly #logger: PoolLogger;
   #closed = false;
+  /** Every pool's events, with the kind they came from; see `on()`. */
+  readonly #listeners = new Map<PoolEventName, Set<(event: never, kind: string) => void>>();
 
   constructor(kinds: ReadonlyMap<string, KindSpec<C>> | Readonly<Record<string, KindSpec<C>>>, options: HostPoolsOptions = {}) {
     const entries = kindEntries(kinds);
@@ -94,6 +100,40 @@ export class HostPools<C extends Container = Container> implements AsyncDisposab
   release(container: C): boolean {
     for (const kind of [...this.#kinds.values(), ...this.#retired]) {
       if (!kind.release(container)) continue;
+      if (this.#retired.has(kind) && kind.status().held === 0) this.#retired.delete(kind);
+      return true;
+    }
+    return false;
+  }
+
+  /** Every pool of every kind (older generations during a roll-over included), with its kind. */
+  pools(): { kind: string; pool: Pool<C> }[] {
+    return [...this.#kinds.values(), ...this.#retired].flatMap((kind) => kind.pools.map((pool) => ({ kind: kind.name, pool })));
+  }
+
+  /**
+   * Subscribes to an event of every pool of every kind, now and later (new kinds, new generations), with the
+   * kind's name; returns the unsubscribe function.
+   */
+  on<E extends PoolEventName>(name: E, listener: (event: PoolEvents[E], kind: string) => void): () => void {
+    let listeners = this.#listeners.get(name);
+    if (!listeners) this.#listeners.set(name, (listeners = new Set()));
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** Takes every pool's queued errors, oldest first within each pool, with their kind. */
+  drainErrors(): (ErrorEntry & { kind: string })[] {
+    return this.pools().flatMap(({ kind, pool }) => pool.errors.drain().map((entry) => ({ ...entry, kind })));
+  }
+
+  /**
+   * A container `get()` handed out was removed by its caller (not through `release()`): the host stops counting
+   * it against its budget. False when the host did not hand it out.
+   */
+  forget(container: C): boolean {
+    for (const kind of [...this.#kinds.values(), ...this.#retired]) {
+      if (!kind.forget(container)) continue;
       if (this.#retired.has(kind) && kind.status().held === 0) this.#retired.delete(kind);
       return true;
     }
@@ -167,7 +207,22 @@ export class HostPools<C extends Container = Container> implements AsyncDisposab
   }
 
   #newKind(name: string, spec: KindSpec<C>): Kind<C> {
-    return new Kind(name, spec, { budget: this.budget, clock: this.#clock, logger: this.#logger });
+    return new Kind(name, spec, { budget: this.budget, clock: this.#clock, logger: this.#logger, observe: (pool, kind) => this.#observe(pool, kind) });
+  }
+
+  /** Forwards a new pool's events to the host's listeners, whenever they subscribed. */
+  #observe(pool: Pool<Container>, kind: string): void {
+    for (const name of poolEventNames) {
+      pool.on(name, (event) => {
+        for (const listener of this.#listeners.get(name) ?? []) {
+          try {
+            (listener as (event: PoolEvents[typeof name], kind: string) => void)(event, kind);
+          } catch (error) {
+            this.#logger.error(`a ${name} listener threw; ignored`, error);
+          }
+        }
+      });
+    }
   }
 }
 

@@ -58,6 +58,8 @@ export interface KindContext {
   readonly budget: HostBudget;
   readonly clock: Clock;
   readonly logger: PoolLogger;
+  /** Called with every pool the kind makes (each generation), so its host can follow its events. */
+  readonly observe: (pool: Pool<Container>, kind: string) => void;
 }
 
 const defaultIdleTtlMs = 300_000;
@@ -90,9 +92,14 @@ export class Kind<C extends Container> {
     this.#pool = this.#newPool(spec, this.#sizer.target);
   }
 
-  /** The pool of the current generation (metrics subscribe to it). */
+  /** The pool of the current generation. */
   get pool(): Pool<C> {
     return this.#pool;
+  }
+
+  /** Every generation's pool, the current one first. */
+  get pools(): Pool<C>[] {
+    return [this.#pool, ...this.#draining];
   }
 
   get version(): string {
@@ -133,6 +140,15 @@ export class Kind<C extends Container> {
     if (pool === undefined) return false;
     this.#held.delete(container.id);
     void pool.discard(container);
+    return true;
+  }
+
+  /** A container this kind handed out was removed by its caller: stop counting it; false when not held. */
+  forget(container: C): boolean {
+    const pool = this.#held.get(container.id);
+    if (pool === undefined) return false;
+    this.#held.delete(container.id);
+    pool.forget(container);
     return true;
   }
 
@@ -203,6 +219,7 @@ export class Kind<C extends Container> {
       ...(spec.maxAgeMs === undefined ? {} : { maxAgeMs: spec.maxAgeMs }),
       ...(spec.pauseIdle === undefined ? {} : { pauseIdle: spec.pauseIdle }),
     });
+    this.#context.observe(pool as unknown as Pool<Container>, this.name);
     pool.on('creation', (event) => {
       if (event.outcome !== 'created') return;
       this.#sizer.created(event.durationMs);

@@ -298,6 +298,15 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   }
 
   /**
+   * A container this pool handed out was removed by its caller: a host budget stops counting it. (Without a
+   * budget this does nothing; `discard()` is the way to have the pool remove it.)
+   */
+  forget(container: C): void {
+    this.#paused.delete(container.id);
+    this.#seat?.containerGone();
+  }
+
+  /**
    * Stops the monitor and the watch, cancels every creation, removes every ready container and rejects
    * pending and later `get()` calls with PoolClosedError. Containers that creations deliver later are removed
    * too. Resolves with the names of the containers it could not remove (see CleanupOptions).

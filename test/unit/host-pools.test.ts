@@ -1,7 +1,7 @@
 import test from 'ava';
 import { HostPools, UnknownKindError } from '../../lib/index.js';
 import { FakeClock, settle } from '../../fixtures/fake-clock.js';
-import { instantFactory, slowFactory, type FakeContainer, type FakeFactory } from '../../fixtures/fake-factory.js';
+import { FakeFactory, instantFactory, slowFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
 import { assertNothingLost } from '../helpers/ledger.js';
 
 const existing = (...factories: FakeFactory[]): number =>
@@ -149,3 +149,42 @@ test('release refuses a container the host did not hand out', async (t) => {
   await host.cleanup();
   assertNothingLost(t, factory);
 });
+
+test('the host forwards every pool event with its kind, from kinds and generations made later too, and drains errors by kind', async (t) => {
+  const factory = instantFactory();
+  const host = new HostPools<FakeContainer>({ first: { factory, min: 1 } });
+  const seen: string[] = [];
+  host.on('creation', (event, kind) => seen.push(`${kind} ${event.outcome}`));
+  await settle();
+  await host.reconfigure({ first: { factory, min: 1, version: 'v2' }, second: { factory: failingFactoryOnce(), min: 1 } });
+  await settle();
+  t.true(seen.includes('first created'));
+  t.true(seen.includes('second failed'), 'a kind added later is followed too');
+  t.is(seen.filter((entry) => entry === 'first created').length, 2, 'both generations of the rolled-over kind');
+  const errors = host.drainErrors();
+  t.deepEqual(
+    errors.map(({ kind, error }) => `${kind} ${error.name}`),
+    ['second ContainerCreationError'],
+  );
+  t.is(host.pools().length, 2, 'the old generation is gone once its container was replaced');
+  await host.cleanup();
+});
+
+test('forget: a container its caller removed stops counting against the host budget', async (t) => {
+  const factory = instantFactory();
+  const host = new HostPools<FakeContainer>({ only: { factory, min: 1, max: 1 } }, { maxContainers: 1 });
+  await settle();
+  const container = await host.get('only');
+  await settle();
+  t.is(host.budget.containers, 1, 'held, so counted: no refill');
+  await container?.destroy();
+  t.true(host.forget(container as FakeContainer));
+  await settle();
+  t.is(host.status()[0]?.ready, 1, 'room freed, refilled');
+  await host.cleanup();
+  assertNothingLost(t, factory);
+});
+
+function failingFactoryOnce(): FakeFactory {
+  return new FakeFactory({ plan: (n) => (n === 0 ? { kind: 'fail' } : { kind: 'instant' }) });
+}
