@@ -40,6 +40,8 @@ export interface ClientGetOptions {
   readonly signal?: AbortSignal;
   /** Keep the container when this client disconnects without releasing it. @default false */
   readonly keep?: boolean;
+  /** The kind of container; an unknown kind fails with ERR_WARMPOOL_UNKNOWN_KIND, naming the kinds. @default the service's first kind */
+  readonly kind?: string;
 }
 
 interface Pending {
@@ -125,13 +127,14 @@ export class PoolClient implements AsyncDisposable {
 
   /** Checks out a container, or null when none was ready within `timeoutMs`. */
   async get(options: ClientGetOptions = {}): Promise<ServiceContainer | null> {
-    const { timeoutMs = 0, signal, keep = false } = options;
+    const { timeoutMs = 0, signal, keep = false, kind } = options;
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
       throw new InvalidOptionError('timeoutMs', timeoutMs, 'a number of milliseconds from 0 up (Infinity allowed)');
     }
     if (typeof keep !== 'boolean') throw new InvalidOptionError('keep', keep, 'a boolean');
+    if (kind !== undefined && (typeof kind !== 'string' || kind === '')) throw new InvalidOptionError('kind', kind, 'a kind name');
     signal?.throwIfAborted();
-    const { id, response } = this.#send('get', { timeoutMs: timeoutMs === Infinity ? null : timeoutMs, keep });
+    const { id, response } = this.#send('get', { timeoutMs: timeoutMs === Infinity ? null : timeoutMs, keep, ...(kind === undefined ? {} : { kind }) });
     if (!signal) return this.#toContainer(await response);
     // Set as soon as the answer is in, before the race below settles: an abort after that point changes nothing.
     let answered = false;

@@ -18,6 +18,8 @@ export interface GetRequest {
   readonly timeoutMs?: number | null;
   /** Keep the container when this connection closes without releasing it. @default false */
   readonly keep?: boolean;
+  /** The kind of container (a kind of the service's config). @default the service's first kind */
+  readonly kind?: string;
 }
 
 export interface ReleaseRequest {
@@ -130,7 +132,7 @@ const maxIdLength = 128;
 const maxContainerRefLength = 256;
 
 const allowedFields: Record<RequestType, readonly string[]> = {
-  get: ['timeoutMs', 'keep'],
+  get: ['timeoutMs', 'keep', 'kind'],
   release: ['container'],
   cancel: ['target'],
   status: [],
@@ -189,16 +191,18 @@ export function validateRequest(value: unknown): ServiceRequest {
   }
   switch (type) {
     case 'get': {
-      const { timeoutMs, keep } = fields;
+      const { timeoutMs, keep, kind } = fields;
       if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
         throw bad('`timeoutMs` must be a number of milliseconds from 0 up, or null to wait until a container is ready');
       }
       if (keep !== undefined && typeof keep !== 'boolean') throw bad('`keep` must be a boolean');
+      if (kind !== undefined && !(typeof kind === 'string' && kind.length > 0 && kind.length <= 64)) throw bad('`kind` must be a kind name (a string of 1 to 64 characters)');
       return {
         id,
         type,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(keep === undefined ? {} : { keep }),
+        ...(kind === undefined ? {} : { kind }),
       };
     }
     case 'release': {
