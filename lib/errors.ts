@@ -28,11 +28,15 @@ export class InvalidOptionError extends WarmpoolError {
 export class UnknownKindError extends WarmpoolError {
   readonly code = 'ERR_WARMPOOL_UNKNOWN_KIND';
 
+  readonly known: readonly string[];
+
   constructor(
     readonly kind: string,
-    readonly known: readonly string[],
+    known: readonly string[] | string,
   ) {
-    super(`Unknown kind ${JSON.stringify(kind)}; the kinds are: ${known.map((name) => JSON.stringify(name)).join(', ') || '(none)'}`);
+    const names = typeof known === 'string' ? [known] : known;
+    super(`Unknown kind ${JSON.stringify(kind)}; the kinds are: ${names.map((name) => JSON.stringify(name)).join(', ') || '(none)'}`);
+    this.known = names;
   }
 }
 

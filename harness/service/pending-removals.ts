@@ -11,6 +11,7 @@ export type ServiceDestroyReason = 'released' | 'disconnected' | 'abandoned' | '
 
 /** One removal attempt's result, for metrics. */
 export interface RemovalAttempt {
+  readonly container: Container;
   readonly reason: ServiceDestroyReason;
   readonly ok: boolean;
   /** 0 for the first attempt. */
@@ -119,7 +120,7 @@ export class PendingRemovals {
         () => undefined,
         (cause: unknown) => new ContainerDestroyError(container.name, cause),
       );
-      this.#safely(() => onAttempt({ reason, ok: failure === undefined, attempt }));
+      this.#safely(() => onAttempt({ container, reason, ok: failure === undefined, attempt }));
       if (failure === undefined) {
         this.#removals.delete(container);
         if (attempt === 0) reportFirst({ ok: true });

@@ -6,6 +6,7 @@ import type { Container, ContainerDescriptor, RunnableContainer } from '../../li
 import { ErrorQueue } from '../../lib/error-queue.js';
 import { WarmpoolError, errorMessage } from '../../lib/errors.js';
 import { createLogger, type PoolLogger } from '../../lib/logger.js';
+import type { KindStatus } from '../../lib/kind.js';
 import type { Pool } from '../../lib/pool.js';
 import type { BackendName } from '../backend.js';
 import { GetCancelledError, ServiceConnection, type ConnectionHost, type Outcome } from './connection.js';
@@ -19,12 +20,19 @@ import { defaultServiceLimits, type ServiceLimits } from './service-limits.js';
 import { refuseSocket } from './refuse-socket.js';
 import { ServiceLock } from './service-lock.js';
 import { listenOnSocket, type SocketFile } from './socket-file.js';
+import { onePoolKinds, type ServedKinds } from './served-kinds.js';
 
 export type { ServiceDestroyReason } from './pending-removals.js';
 
 export interface PoolServiceOptions<C extends Container> {
-  readonly pool: Pool<C>;
+  /** What the service hands out: the kinds of a host (`HostPools`), or `pool`, served as one kind. */
+  readonly kinds?: ServedKinds<C>;
+  /** A single pool, served as the one kind `default`; give this or `kinds`. */
+  readonly pool?: Pool<C>;
+  /** The backend of the first kind (status shows it); each kind's own is in `status().kinds`. */
   readonly backend: BackendName;
+  /** Each kind's backend, for status. @default every kind has `backend` */
+  readonly kindBackends?: ReadonlyMap<string, BackendName>;
   readonly poolId: string;
   readonly socketPath: string;
   /** How a container is described to clients. @default the container's own `describe()` */
@@ -97,7 +105,10 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   /** Set by whoever serves metrics, for `status`. */
   metricsUrl: string | null = null;
   readonly #options: PoolServiceOptions<C>;
-  readonly #pool: Pool<C>;
+  readonly #kinds: ServedKinds<C>;
+  #kindBackends: ReadonlyMap<string, BackendName> | undefined;
+  /** The kind each handed-out container was taken from, for metrics of its removal. */
+  readonly #kindOf = new WeakMap<Container, string>();
   readonly #held = new HeldContainers<C>();
   readonly #errors: ErrorQueue;
   readonly #connections = new Set<ServiceConnection>();
@@ -126,7 +137,10 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
 
   constructor(options: PoolServiceOptions<C>) {
     this.#options = options;
-    this.#pool = options.pool;
+    const kinds = options.kinds ?? (options.pool ? onePoolKinds(options.pool) : undefined);
+    if (kinds === undefined) throw new TypeError('PoolService needs `kinds` or `pool`');
+    this.#kinds = kinds;
+    this.#kindBackends = options.kindBackends;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ name: 'warmpool-service' });
     this.limits = { ...defaultServiceLimits, ...options.limits };
@@ -141,7 +155,11 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       concurrency: removalConcurrency,
       ...(options.removalBackoff ? { backoff: options.removalBackoff } : {}),
       onFirstFailure: (error) => this.#recordError(error),
-      onAttempt: (attempt) => this.#emit('destroy', attempt),
+      onAttempt: (attempt) => {
+        // Gone: the host budget no longer counts it.
+        if (attempt.ok) this.#kinds.forget(attempt.container as C);
+        this.#emit('destroy', attempt);
+      },
     });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // allowHalfOpen: a client may send its requests and shut its side (`... | nc -U`) and still read the answers.
@@ -150,18 +168,33 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     // The pool's error queue has nobody else to drain it: move each failure into the service's copy as it
     // happens, with a log line, so `errors` can hand it out and the pool's own queue never overflows.
     this.#unsubscribe = [
-      this.#pool.on('creation', (event) => {
+      this.#kinds.on('creation', (event) => {
         if (event.outcome !== 'created') this.#collectPoolErrors();
       }),
-      this.#pool.on('destroy', (event) => {
+      this.#kinds.on('destroy', (event) => {
         if (!event.ok) this.#collectPoolErrors();
       }),
-      this.#pool.on('death', () => {
+      this.#kinds.on('death', () => {
         this.#deaths++;
         this.#collectPoolErrors();
       }),
-      this.#pool.on('engine', () => this.#collectPoolErrors()),
+      this.#kinds.on('engine', () => this.#collectPoolErrors()),
     ];
+  }
+
+  /** What the service serves (metrics read it). */
+  get kinds(): ServedKinds<C> {
+    return this.#kinds;
+  }
+
+  /** After a reload: each kind's backend, for status. */
+  setKindBackends(backends: ReadonlyMap<string, BackendName>): void {
+    this.#kindBackends = backends;
+  }
+
+  /** The kind a handed-out container was taken from. */
+  kindOf(container: Container): string | undefined {
+    return this.#kindOf.get(container);
   }
 
   get socketPath(): string {
@@ -208,26 +241,30 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     this.#collectPoolErrors();
     let waiting = 0;
     for (const connection of this.#connections) waiting += connection.waitingGets;
+    const pools = this.#kinds.pools().map(({ pool }) => pool);
+    const kinds = this.#kinds.status();
+    const sum = (count: (kind: KindStatus) => number): number => kinds.reduce((total, kind) => total + count(kind), 0);
     return {
       backend: this.#options.backend,
       poolId: this.#options.poolId,
-      ready: this.#pool.size,
-      capacity: this.#pool.capacity,
-      workers: this.#pool.workerCount,
+      ready: sum((kind) => kind.ready),
+      capacity: sum((kind) => kind.target),
+      workers: sum((kind) => kind.creating),
       waiting,
-      throttled: this.#pool.isThrottled,
+      throttled: pools.some((pool) => pool.isThrottled),
       errors: this.#errors.length,
       errorsDropped: this.#errors.dropped,
       held: this.#held.size,
       kept: this.#held.keptCount,
       connections: this.#connections.size,
       maxConnections: this.#connectionLimit,
-      engine: this.#pool.engineState,
-      setAside: this.#pool.setAside,
+      engine: pools.some((pool) => pool.engineState === 'unavailable') ? 'unavailable' : 'available',
+      setAside: pools.reduce((total, pool) => total + pool.setAside, 0),
       deaths: this.#deaths,
-      pendingRemovals: this.#removals.size + this.#pool.pendingRemovals,
+      pendingRemovals: this.#removals.size + pools.reduce((total, pool) => total + pool.pendingRemovals, 0),
       pid: process.pid,
       metricsUrl: this.metricsUrl,
+      kinds: kinds.map((kind) => ({ ...kind, backend: this.#kindBackends?.get(kind.name) ?? this.#options.backend })),
     };
   }
 
@@ -334,7 +371,7 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     try {
       const start = await turn.started;
       if (start.kind === 'timeout') return { ok: true, result: { container: null } };
-      container = await this.#pool.get({ timeoutMs: start.remainingMs, signal: turn.signal });
+      container = await this.#kinds.get(request.kind, { timeoutMs: start.remainingMs, signal: turn.signal });
     } catch (error) {
       if (error instanceof GetCancelledError) return { ok: false, code: serviceErrorCodes.cancelled, message: error.message };
       return failureOf(error);
@@ -356,6 +393,7 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
       return failureOf(error);
     }
     this.#held.add(container, descriptor, connection.id, request.keep ?? false);
+    this.#kindOf.set(container, request.kind ?? this.#kinds.defaultKind);
     const dockerSocket = descriptor.backend === 'docker' ? this.#options.dockerSocket : undefined;
     return { ok: true, result: { container: descriptor, ...(dockerSocket === undefined ? {} : { dockerSocket }) } };
   }
@@ -393,7 +431,7 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
   }
 
   #collectPoolErrors(): void {
-    for (const { error, at } of this.#pool.errors.drain()) this.#recordError(error, at);
+    for (const { error, at } of this.#kinds.drainErrors()) this.#recordError(error, at);
   }
 
   #recordError(error: Error, at = this.clock.now()): void {
@@ -419,11 +457,12 @@ export class PoolService<C extends Container = RunnableContainer> implements Con
     for (const entry of unkept) void this.#removals.remove(entry.container, 'shutdown');
     // The pool's cleanup (its ready containers, its creations) and the service's removals share the one timeout.
     const [poolNotRemoved, serviceNotRemoved] = await Promise.all([
-      this.#pool.cleanup({ timeoutMs }).then(
+      this.#kinds.cleanup({ timeoutMs }).then(
         (result) => result.notRemoved,
         (error: unknown) => {
           clean = false;
-          this.logger.error(`pool cleanup: ${errorMessage(error)}; ${this.#pool.pendingRemovals} of its removals still pending`);
+          const pending = this.#kinds.pools().reduce((total, { pool }) => total + pool.pendingRemovals, 0);
+          this.logger.error(`pool cleanup: ${errorMessage(error)}; ${pending} of its removals still pending`);
           return [];
         },
       ),

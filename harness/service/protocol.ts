@@ -81,6 +81,26 @@ export interface ServiceStatus {
   readonly pid: number;
   /** Where Prometheus can scrape the service, or null without `--metrics-port`. */
   readonly metricsUrl: string | null;
+  /** Every kind the service serves, in its config's order (the first is the default). */
+  readonly kinds: readonly ServiceKindStatus[];
+}
+
+/** One kind in `status`. */
+export interface ServiceKindStatus {
+  readonly name: string;
+  readonly backend: 'docker' | 'lxc';
+  readonly ready: number;
+  /** The size its demand asks for now, within [min, max]. */
+  readonly target: number;
+  readonly min: number;
+  readonly max: number;
+  readonly creating: number;
+  readonly waiting: number;
+  readonly paused: number;
+  /** Age of its oldest ready container, in ms. */
+  readonly oldestAgeMs: number;
+  readonly held: number;
+  readonly rollingOver: boolean;
 }
 
 export interface ServiceErrorEntry {

@@ -9,6 +9,7 @@ import { eventually } from '../../fixtures/service/raw-client.js';
 import { cli } from '../../fixtures/service/serve-child.js';
 import { BackendError } from '../../lib/errors.js';
 import { runService } from '../../harness/service/run-service.js';
+import { labConfigFromServiceConfig } from '../../harness/config/one-kind-config.js';
 import { parseServeArgs } from '../../harness/service/service-config.js';
 import { ServiceRunningError } from '../../harness/service/service-errors.js';
 import { ServiceLock } from '../../harness/service/service-lock.js';
@@ -112,10 +113,10 @@ test('ready is told once, after the socket listens and the pool has started; sto
   const { engine, socket, serveArgs } = await setup(t);
   const { notifier, calls } = recordingNotifier(socket, engine);
   const controller = new AbortController();
-  const running = runService(parseServeArgs(serveArgs), { signal: controller.signal, notifier });
+  const running = runService(labConfigFromServiceConfig(parseServeArgs(serveArgs)), { signal: controller.signal, notifier });
   await eventually(() => calls.length > 0, 20_000, 'the ready notification');
   t.is(calls.length, 1);
-  t.regex(calls[0] ?? '', /^ready socket=true reaped=true status=serving pool ready-\d+-\d+ \(docker, size 1\) on /);
+  t.regex(calls[0] ?? '', /^ready socket=true reaped=true status=serving ready-\d+-\d+: default \(docker, 1-1\) on /);
   // The pool it reported as started does create: its first creation reaches the engine.
   await eventually(() => engine.requests.some((request) => request.startsWith('POST /containers/create')), 20_000, 'a creation');
   controller.abort();
@@ -128,7 +129,7 @@ test('no ready when the engine cannot be reached: serve fails before it listens'
   const { engine, socket, serveArgs, dir } = await setup(t);
   const { notifier, calls } = recordingNotifier(socket, engine);
   const args = [...serveArgs, '--docker-socket', join(dir, 'no-engine.sock')];
-  await t.throwsAsync(runService(parseServeArgs(args), { notifier }), { instanceOf: BackendError });
+  await t.throwsAsync(runService(labConfigFromServiceConfig(parseServeArgs(args)), { notifier }), { instanceOf: BackendError });
   t.deepEqual(calls, []);
 });
 
@@ -137,14 +138,14 @@ test('no ready when another service holds the socket', async (t) => {
   const { notifier, calls } = recordingNotifier(socket, engine);
   const lock = await ServiceLock.acquire(socket);
   t.teardown(() => lock.release());
-  await t.throwsAsync(runService(parseServeArgs(serveArgs), { notifier }), { instanceOf: ServiceRunningError });
+  await t.throwsAsync(runService(labConfigFromServiceConfig(parseServeArgs(serveArgs)), { notifier }), { instanceOf: ServiceRunningError });
   t.deepEqual(calls, []);
 });
 
 test('no ready when the service is stopped before it listens; stopping is told', async (t) => {
   const { engine, socket, serveArgs } = await setup(t);
   const { notifier, calls } = recordingNotifier(socket, engine);
-  const report = await runService(parseServeArgs(serveArgs), { signal: AbortSignal.abort(), notifier });
+  const report = await runService(labConfigFromServiceConfig(parseServeArgs(serveArgs)), { signal: AbortSignal.abort(), notifier });
   t.true(report.clean);
   t.deepEqual(calls, ['stopping']);
 });
@@ -196,7 +197,7 @@ test('warmpool serve under NOTIFY_SOCKET runs systemd-notify --ready once listen
   const notified = spawnTsx(cli, ['serve', ...serveArgs], { PATH: path, NOTIFY_SOCKET: join(dir, 'notify') });
   await eventually(async () => (await readLog(log)).length > 0, 30_000, () => `the ready notification; stderr: ${notified.stderr()}`);
   const [ready] = await readLog(log);
-  t.regex(ready ?? '', new RegExp(`^--ready --status=serving pool \\S+ \\(docker, size 1\\) on ${socket} NOTIFY_SOCKET=${join(dir, 'notify')} listening=yes$`));
+  t.regex(ready ?? '', new RegExp(`^--ready --status=serving \\S+: default \\(docker, 1-1\\) on ${socket} NOTIFY_SOCKET=${join(dir, 'notify')} listening=yes$`));
   notified.kill('SIGTERM');
   t.like(await notified.exited, { code: 0 });
   // Sent as the shutdown begins, alongside it: the socket may be gone by the time the helper looks.

@@ -30,7 +30,7 @@ test('status, metrics and errors show deaths, the engine state and removals stil
   // Quick probes and retries on the system clock, so an outage ends within a second of the engine's return.
   const poolOptions = { size: 2, maxWorkers: 2, engineProbeMaxMs: 100, removalRetryMaxMs: 100 };
   const running = await startInProcessService(factory, poolOptions, {}, (pool, service) => {
-    metrics = createServiceMetrics(pool, service, { pool: 'unit', backend: 'docker' });
+    metrics = createServiceMetrics(service, { pool: 'unit', backend: 'docker' });
   });
   if (!metrics) throw new Error('no metrics');
   const { service, pool, socketPath } = running;

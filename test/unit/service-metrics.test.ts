@@ -20,7 +20,7 @@ test('serves the pool and service figures on 127.0.0.1, fed by events', async (t
   // Creation 1, 3, 5… fail: the pool keeps retrying until full.
   let metrics: ServiceMetrics | undefined;
   const running = await startInProcessService(flakyFactory(), { size: 2, maxWorkers: 1 }, {}, (pool, service) => {
-    metrics = createServiceMetrics(pool, service, { pool: 'unit', backend: 'docker' });
+    metrics = createServiceMetrics(service, { pool: 'unit', backend: 'docker' });
   });
   if (!metrics) throw new Error('no metrics');
   const server = await startMetricsServer(metrics.registry, 0);
@@ -65,8 +65,8 @@ test('serves the pool and service figures on 127.0.0.1, fed by events', async (t
 test('two services in one process keep separate registries', async (t) => {
   const first = await startInProcessService(instantFactory(), { size: 1 });
   const second = await startInProcessService(instantFactory(), { size: 3 });
-  const a = createServiceMetrics(first.pool, first.service, { pool: 'a', backend: 'docker' });
-  const b = createServiceMetrics(second.pool, second.service, { pool: 'b', backend: 'docker' });
+  const a = createServiceMetrics(first.service, { pool: 'a', backend: 'docker' });
+  const b = createServiceMetrics(second.service, { pool: 'b', backend: 'docker' });
   t.is(sample(await a.registry.metrics(), 'warmpool_capacity'), 1);
   t.is(sample(await b.registry.metrics(), 'warmpool_capacity'), 3);
   a.dispose();
@@ -79,7 +79,7 @@ test('refusals by code, the connection limit and pending removals are in the met
   let metrics: ServiceMetrics | undefined;
   const factory = manualFactory();
   const running = await startInProcessService(factory, { size: 1, maxWorkers: 1 }, { limits: { maxConnections: 1, maxWaitingGets: 1 } }, (pool, service) => {
-    metrics = createServiceMetrics(pool, service, { pool: 'unit', backend: 'docker' });
+    metrics = createServiceMetrics(service, { pool: 'unit', backend: 'docker' });
   });
   if (!metrics) throw new Error('no metrics');
   await eventually(() => factory.pending.length === 1);

@@ -163,7 +163,7 @@ test('service: at shutdown it waits for pending removals up to its timeout, then
 
 test('serve exits 1 and names the containers it could not remove; 0 when all is clean', (t) => {
   const io = { stdout: new PassThrough(), stderr: new PassThrough() };
-  const config = { backend: 'docker' as const, poolId: 'lab' };
+  const config = { reapHint: '`warmpool reap --backend docker --pool-id lab`' };
   t.is(reportShutdown({ destroyed: 2, kept: 0, notRemoved: [], clean: true }, config, io), 0);
   t.is(io.stderr.read(), null);
   t.is(reportShutdown({ destroyed: 1, kept: 0, notRemoved: ['wp-lab-a', 'wp-lab-b'], clean: false }, config, io), 1);

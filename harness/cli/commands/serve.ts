@@ -1,15 +1,19 @@
 import { BackendError, errorMessage } from '../../../lib/errors.js';
 import type { ShutdownReport } from '../../service/pool-service.js';
+import { labConfigJsonSchema } from '../../config/lab-config.js';
 import { runService } from '../../service/run-service.js';
-import { parseServeArgs, serviceDefaults, type ServiceConfig } from '../../service/service-config.js';
+import { parseServeInvocation } from '../../service/serve-invocation.js';
+import { serviceDefaults } from '../../service/service-config.js';
 import { ServiceRunningError } from '../../service/service-errors.js';
 import { systemdNotifier } from '../../service/systemd-notify.js';
 import { exitCodes, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
 
 const help = `Usage: warmpool serve [options]
+       warmpool serve --config lab.json
+       warmpool serve --print-schema
 
-Runs the pool service: one pool of warm containers shared by every client on this host through a unix socket
+Runs the pool service: warm containers of one or more kinds shared by every client on this host through a unix socket
 (mode 0600). One service per socket: it holds a lock on <socket>.lock for its whole life, and refuses to start
 (exit 1) while another service holds it, even when both start in the same instant; a crashed service's lock is
 free at once. On start it removes the containers a crashed service of the same pool id left behind. SIGTERM or
@@ -21,6 +25,13 @@ exits at once (the next start reaps what is left).
 When more clients wait than there are containers, containers go round-robin across connections, and each
 connection's gets are served in the order it sent them: no client can starve the others. Limits (below) protect
 the service: a client over one gets an error answer with the limit's code, never silence.
+
+A host config of kinds (--config lab.json with "kinds" and "host"; see README, and --print-schema for its JSON
+Schema) keeps several kinds warm: each a pool sized by its demand between its min and max, all under the host's
+maxCreations and maxContainers. Clients name a kind (\`warmpool get --kind NAME\`); the first kind is the default.
+Today's flags (and a flat config file) make one kind, "default". SIGHUP reads the config again: new kinds start,
+removed kinds drain, changed kinds roll over to new containers, sizes change; containers handed out are kept. A
+config that does not load is logged and changes nothing. Host keys (socket, pool id, caps) need a restart.
 
 Once listening it prints one JSON line to stdout: {"socket":…,"pid":…,"metricsUrl":…}. Logs go to stderr.
 Under a systemd unit of Type=notify (NOTIFY_SOCKET set) it then reports READY=1 through systemd-notify (the
@@ -75,12 +86,9 @@ const exitGraceMs = 3000;
  * The exit code of a service that shut down: 0 only if everything was cleaned up. Containers it could not
  * remove are named on stderr, with the command that removes them once the service has gone.
  */
-export function reportShutdown(report: ShutdownReport, config: Pick<ServiceConfig, 'backend' | 'poolId'>, io: CliIo): number {
+export function reportShutdown(report: ShutdownReport, config: { readonly reapHint: string }, io: CliIo): number {
   if (report.notRemoved.length > 0) {
-    io.stderr.write(
-      `warmpool serve: could not remove ${report.notRemoved.length} container(s): ${report.notRemoved.join(', ')}; ` +
-        `\`warmpool reap --backend ${config.backend} --pool-id ${config.poolId}\` removes them\n`,
-    );
+    io.stderr.write(`warmpool serve: could not remove ${report.notRemoved.length} container(s): ${report.notRemoved.join(', ')}; ${config.reapHint} removes them\n`);
   }
   return report.clean ? exitCodes.ok : exitCodes.failure;
 }
@@ -90,11 +98,17 @@ export const command: CliCommand = {
   summary: 'Run the pool service (one shared pool per host, on a unix socket)',
   help,
   async run(args, io) {
-    const config = parseServeArgs(args);
+    const invocation = parseServeInvocation(args);
+    if (invocation.printSchema) {
+      io.stdout.write(`${JSON.stringify(labConfigJsonSchema(), null, 2)}\n`);
+      return exitCodes.ok;
+    }
+    const { config, load } = invocation;
+    const reapHint = [...config.kinds.values()].map((kind) => `\`warmpool reap --backend ${kind.backend} --pool-id ${kind.poolId}\``).join(' and ');
     const controller = new AbortController();
     const stopListening = interruptOnSignals(controller, io, {
       stopping: (signal) => `warmpool serve: ${signal}: shutting down`,
-      quitting: (signal) => `warmpool serve: ${signal} again: exiting now; the next start of pool ${config.poolId} reaps what is left`,
+      quitting: (signal) => `warmpool serve: ${signal} again: exiting now; the next start of ${config.host.poolId} reaps what is left`,
       quitExitCode: exitCodes.failure,
     });
     try {
@@ -103,8 +117,15 @@ export const command: CliCommand = {
         onListening: (info) => io.stdout.write(`${JSON.stringify(info)}\n`),
         // Undefined unless systemd started the service as Type=notify.
         notifier: systemdNotifier(),
+        reload: {
+          load,
+          listen: (reload) => {
+            process.on('SIGHUP', reload);
+            return () => process.off('SIGHUP', reload);
+          },
+        },
       });
-      const code = reportShutdown(report, config, io);
+      const code = reportShutdown(report, { reapHint }, io);
       setTimeout(() => process.exit(code), exitGraceMs).unref();
       return code;
     } catch (error) {
@@ -113,7 +134,7 @@ export const command: CliCommand = {
         return exitCodes.failure;
       }
       if (error instanceof BackendError) {
-        io.stderr.write(`warmpool serve: cannot reach the ${config.backend} engine: ${errorMessage(error)}\n`);
+        io.stderr.write(`warmpool serve: cannot reach an engine: ${errorMessage(error)}\n`);
         return exitCodes.unavailable;
       }
       throw error;
