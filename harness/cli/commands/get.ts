@@ -4,7 +4,7 @@ import { exitCodes, type CliCommand } from '../command.js';
 
 const defaultTimeoutMs = 60_000;
 
-const help = `Usage: warmpool get [--socket PATH | --pool-id ID] [--timeout-ms N] [--keep]
+const help = `Usage: warmpool get [--socket PATH | --pool-id ID] [--kind NAME] [--timeout-ms N] [--keep]
 
 Checks out a container from the pool service and prints its descriptor as one JSON line:
 {"backend":"docker","id":"…","name":"…"} (LXC adds "lxcpath").
@@ -15,6 +15,8 @@ or reaped after the service has gone: run commands in it with docker exec / lxc-
 
 Options:
 ${socketHelp}
+  --kind NAME          The kind of container (one of the service's kinds; \`warmpool status\` lists them).
+                       Default: the service's first kind
   --timeout-ms N       Wait at most N ms for a ready container (0: do not wait; Infinity: wait until one is
                        ready). Default: ${defaultTimeoutMs}
   --keep               Keep the container after this command exits
@@ -28,12 +30,12 @@ export const command: CliCommand = {
   summary: 'Check out a container and print its descriptor as JSON',
   help,
   async run(args, io) {
-    const flags = parseFlags(args, { ...socketFlags, 'timeout-ms': { type: 'string' }, keep: { type: 'boolean' } });
+    const flags = parseFlags(args, { ...socketFlags, 'timeout-ms': { type: 'string' }, keep: { type: 'boolean' }, kind: { type: 'string' } });
     const socketPath = socketFromFlags(flags);
     const timeoutText = flags['timeout-ms'];
     const timeoutMs = timeoutText === undefined ? defaultTimeoutMs : parseIntegerFlag('--timeout-ms', timeoutText, { min: 0, allowInfinity: true });
     return withClient('get', socketPath, io, async (client) => {
-      const container = await client.get({ timeoutMs, keep: flags.keep ?? false });
+      const container = await client.get({ timeoutMs, keep: flags.keep ?? false, ...(flags.kind === undefined ? {} : { kind: flags.kind }) });
       if (container === null) {
         io.stderr.write(`warmpool get: no container was ready within ${timeoutMs} ms\n`);
         return exitCodes.failure;
