@@ -76,6 +76,11 @@ export interface ContainerDescriptor {
   readonly lxcpath?: string;
   /** Docker only: its main process is warmpool's agent, which `execFinal` runs commands through. */
   readonly agent?: boolean;
+  /**
+   * LXC only: the environment every command run in it gets (its factory's `env`). LXC commands start from a clean
+   * environment, so whoever opens the container again needs it to run commands as its factory would.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ExecOptions {

@@ -282,6 +282,11 @@ export function isContainerDescriptor(value: unknown): value is ContainerDescrip
     typeof fields['id'] === 'string' &&
     typeof fields['name'] === 'string' &&
     (fields['lxcpath'] === undefined || typeof fields['lxcpath'] === 'string') &&
-    (fields['agent'] === undefined || typeof fields['agent'] === 'boolean')
+    (fields['agent'] === undefined || typeof fields['agent'] === 'boolean') &&
+    (fields['env'] === undefined || isStringRecord(fields['env']))
   );
+}
+
+function isStringRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }

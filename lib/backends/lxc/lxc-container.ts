@@ -35,7 +35,8 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
   }
 
   describe(): ContainerDescriptor {
-    return { backend: this.backend, id: this.id, name: this.name, lxcpath: this.lxcpath };
+    const env = Object.keys(this.#env).length > 0 ? { env: this.#env } : {};
+    return { backend: this.backend, id: this.id, name: this.name, lxcpath: this.lxcpath, ...env };
   }
 
   /**
@@ -142,5 +143,6 @@ export function openLxcContainer(descriptor: ContainerDescriptor, options: LxcCo
   if (descriptor.id !== descriptor.name) {
     throw new InvalidOptionError('descriptor.id', descriptor.id, `the container's name (${descriptor.name})`);
   }
-  return new LxcContainer(validateAbsolutePath('descriptor.lxcpath', descriptor.lxcpath), descriptor.name, options);
+  const env = options.env ?? descriptor.env;
+  return new LxcContainer(validateAbsolutePath('descriptor.lxcpath', descriptor.lxcpath), descriptor.name, { ...options, ...(env === undefined ? {} : { env }) });
 }

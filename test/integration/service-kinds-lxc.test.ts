@@ -1,0 +1,3 @@
+import { registerKindScenarios } from '../../fixtures/service/kinds-scenarios.js';
+
+registerKindScenarios('lxc');
