@@ -4,6 +4,9 @@ import { flakyFactory, instantFactory, manualFactory } from '../../fixtures/fake
 import { RawClient, eventually } from '../../fixtures/service/raw-client.js';
 import { disposeInProcessServices, startInProcessService } from '../../fixtures/service/in-process-service.js';
 import { createServiceMetrics, startMetricsServer, type ServiceMetrics } from '../../harness/service/metrics.js';
+import { PoolService } from '../../harness/service/pool-service.js';
+import { HostPools } from '../../lib/host-pools.js';
+import { createLogger } from '../../lib/logger.js';
 
 test.after.always(disposeInProcessServices);
 
@@ -41,6 +44,8 @@ test('serves the pool and service figures on 127.0.0.1, fed by events', async (t
   const text = await response.text();
   const labels = { pool: 'unit', backend: 'docker' };
   t.is(sample(text, 'warmpool_ready_containers', labels), 2);
+  t.is(sample(text, 'warmpool_ready_containers', { ...labels, kind: 'default' }), 2, 'a one-pool service is the one kind `default`');
+  t.is(sample(text, 'warmpool_checkouts_total', { kind: 'default', outcome: 'ready' }), 1);
   t.is(sample(text, 'warmpool_capacity', labels), 2);
   t.is(sample(text, 'warmpool_creation_workers', labels), 0);
   t.is(sample(text, 'warmpool_waiting_checkouts', labels), 0);
@@ -104,4 +109,22 @@ test('refusals by code, the connection limit and pending removals are in the met
   held.destroy();
   metrics.dispose();
   await running.dispose();
+});
+
+test('a service of kinds labels every pool figure with its kind', async (t) => {
+  const logger = createLogger({ level: 'silent' });
+  const alpha = instantFactory();
+  const kinds = new HostPools({ alpha: { factory: alpha, min: 2, max: 4 }, beta: { factory: instantFactory(), min: 1, max: 3 } }, { logger });
+  const service = new PoolService({ kinds, backend: 'docker', poolId: 'unit', socketPath: '/nonexistent/unused.sock', logger, describe: (c) => ({ backend: 'docker', id: c.id, name: c.name }) });
+  const metrics = createServiceMetrics(service, { pool: 'unit', backend: 'docker' });
+  await eventually(() => service.status().ready === 3);
+  await kinds.get('beta');
+  const text = await metrics.registry.metrics();
+  t.is(sample(text, 'warmpool_ready_containers', { kind: 'alpha' }), 2);
+  t.is(sample(text, 'warmpool_kind_max', { kind: 'beta' }), 3);
+  t.is(sample(text, 'warmpool_creations_total', { kind: 'alpha', result: 'created' }), 2);
+  t.is(sample(text, 'warmpool_checkouts_total', { kind: 'beta', outcome: 'ready' }), 1);
+  t.is(sample(text, 'warmpool_checkouts_total', { kind: 'alpha', outcome: 'ready' }), undefined);
+  metrics.dispose();
+  await kinds.cleanup();
 });
