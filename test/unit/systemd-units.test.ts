@@ -60,7 +60,7 @@ function seconds(span: string): number {
 const knownKeys: Record<string, readonly string[]> = {
   Unit: ['Description', 'Documentation', 'After', 'Wants', 'Requires'],
   Service: [
-    'Type', 'NotifyAccess', 'Environment', 'EnvironmentFile', 'ExecStart', 'Restart', 'RestartSec', 'RestartPreventExitStatus',
+    'Type', 'NotifyAccess', 'Environment', 'EnvironmentFile', 'ExecStart', 'ExecReload', 'Restart', 'RestartSec', 'RestartPreventExitStatus',
     'KillSignal', 'KillMode', 'TimeoutStopSec', 'TimeoutStartSec', 'LimitNOFILE', 'StandardOutput', 'StandardError',
     'SyslogIdentifier', 'RuntimeDirectory', 'RuntimeDirectoryMode', 'RuntimeDirectoryPreserve', 'StateDirectory',
     'ReadWritePaths', 'Delegate', 'NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'ProtectKernelModules',
