@@ -1,31 +1,40 @@
 import { systemClock, type Clock } from '../../lib/clock.js';
-import type { ContainerFactory, RunnableContainer } from '../../lib/container.js';
-import { CheckoutTimeoutError, WarmpoolError, errorMessage } from '../../lib/errors.js';
+import type { Container, ContainerFactory, RunnableContainer } from '../../lib/container.js';
+import { UnknownKindError } from '../../lib/errors.js';
 import { Pool } from '../../lib/pool.js';
 import type { PoolOptions } from '../../lib/pool-options.js';
-import { OutagePausedDeadline } from './checkout-deadline.js';
+import { oneKindName } from '../config/one-kind-config.js';
+import { CheckoutWatch } from './checkout-watch.js';
 
 export interface CheckoutOptions {
   /** Give up after this long; Infinity waits for as long as it takes. */
   readonly timeoutMs: number;
   /** Aborting it rejects the checkout with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** The kind of container (see `kinds`). @default the source's default kind */
+  readonly kind?: string;
 }
 
 /**
- * Where the scheduler gets its containers: a pool in this process, or a `warmpool serve` service. A container
- * checked out is the caller's; destroying it is how the caller gives it back.
+ * Where the scheduler gets its containers: a pool in this process, the pools of a host's kinds, or a
+ * `warmpool serve` service. A container checked out is the caller's; destroying it is how the caller gives it
+ * back (and then it tells the source with `removed`).
  */
 export interface ContainerSource {
   /**
-   * Resolves with a ready container. Rejects when none could be had within `timeoutMs` (CheckoutTimeoutError,
-   * saying what the pool was failing on), when the source knows none can be had at all (e.g.
-   * ImageUnavailableError), or with `signal.reason` on abort.
+   * Resolves with a ready container of `kind`. Rejects when none could be had within `timeoutMs`
+   * (CheckoutTimeoutError, saying what the pool was failing on), when the source knows none can be had at all
+   * (e.g. ImageUnavailableError, UnknownKindError), or with `signal.reason` on abort.
    */
   checkout(options: CheckoutOptions): Promise<RunnableContainer>;
-  /** Ready containers now, for the progress display. */
+  /**
+   * The kinds of container it has, the default (what a checkout naming none gets) first; the scheduler checks
+   * every job's kind against them before it runs anything. Absent when the source cannot tell in advance.
+   */
+  readonly kinds?: readonly string[];
+  /** Ready containers now, all kinds together, for the progress display. */
   ready(): number;
-  /** Containers the source tries to keep ready. */
+  /** Containers the source tries to keep ready now, all kinds together. */
   readonly capacity: number;
   /**
    * Optional. Called once a container was found dead at first use: whatever killed it (an engine restart) may
@@ -33,15 +42,19 @@ export interface ContainerSource {
    * next checkout, instead of handing them out one by one. Never rejects; resolves early when `signal` aborts.
    */
   dropDead?(signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional. A container it handed out was removed by the caller (the engine confirmed): a source that counts
+   * containers against a host budget stops counting it.
+   */
+  removed?(container: Container): void;
+  /** Names of the source's own containers its `close()` could not remove (set once `close()` has resolved). */
+  readonly notRemoved?: readonly string[];
   /** Gives back what the source holds (an in-process pool is cleaned up). Idempotent. */
   close(): Promise<void>;
 }
 
-/** Errors after which waiting is pointless: every creation fails the same way until someone fixes the engine. */
-const hopelessCodes = new Set(['ERR_WARMPOOL_IMAGE_UNAVAILABLE']);
-
 /** How long `close()` waits for creations still in flight and failed removals, so nothing outlives the run. */
-const closeTimeoutMs = 60_000;
+export const closeTimeoutMs = 60_000;
 
 /** How much engine outage a checkout may sit out without counting it against its timeout. */
 export const defaultMaxOutageWaitMs = 300_000;
@@ -54,51 +67,36 @@ export interface PoolSourceOptions {
    * all: jobs wait through a short outage and run after it. @default 300_000
    */
   readonly maxOutageWaitMs?: number;
-}
-
-interface Waiting {
-  readonly giveUp: AbortController;
-  readonly deadline: OutagePausedDeadline;
+  /** The name of its one kind: a checkout may name it, or none. @default 'default', as a one-kind config's */
+  readonly kind?: string;
 }
 
 /**
- * Containers from a Pool in this process. It watches the pool's creations: once one fails in a way no retry
- * can fix (the image or LXC base is missing), waiting checkouts fail at once with that error instead of each
- * sitting out its whole checkout timeout. It watches the engine's state too: while the pool reports the engine
- * unavailable, checkout timeouts stand still (see `maxOutageWaitMs`).
+ * Containers from a Pool in this process: one kind. It watches the pool's creations: once one fails in a way no
+ * retry can fix (the image or LXC base is missing), waiting checkouts fail at once with that error instead of
+ * each sitting out its whole checkout timeout. It watches the engine's state too: while the pool reports the
+ * engine unavailable, checkout timeouts stand still (see `maxOutageWaitMs`). See CheckoutWatch.
  */
 export class PoolSource implements ContainerSource {
   readonly #pool: Pool<RunnableContainer>;
-  readonly #clock: Clock;
-  readonly #maxOutageWaitMs: number;
-  readonly #waiting = new Set<Waiting>();
+  readonly #watch: CheckoutWatch;
+  readonly kinds: readonly string[];
   readonly #unsubscribe: (() => void)[];
-  readonly #errorListeners = new Set<(error: Error) => void>();
-  #lastError: Error | undefined;
-  #hopeless: Error | undefined;
+  readonly #errorListeners = new Set<(error: Error, kind: string) => void>();
   #closing: Promise<void> | undefined;
   #notRemoved: readonly string[] = [];
 
   constructor(pool: Pool<RunnableContainer>, options: PoolSourceOptions = {}) {
     this.#pool = pool;
-    this.#clock = options.clock ?? systemClock;
-    this.#maxOutageWaitMs = options.maxOutageWaitMs ?? defaultMaxOutageWaitMs;
+    this.kinds = [options.kind ?? oneKindName];
+    this.#watch = new CheckoutWatch(options.clock ?? systemClock, options.maxOutageWaitMs ?? defaultMaxOutageWaitMs);
     this.#unsubscribe = [
       pool.on('creation', ({ error }) => {
         if (error === undefined) return;
-        this.#lastError = error;
-        for (const listener of this.#errorListeners) listener(error);
-        if (error instanceof WarmpoolError && hopelessCodes.has(error.code)) {
-          this.#hopeless = error;
-          for (const waiting of this.#waiting) waiting.giveUp.abort(error);
-        }
+        for (const listener of this.#errorListeners) listener(error, this.#kind);
+        this.#watch.creationFailed(error);
       }),
-      pool.on('engine', (event) => {
-        for (const { deadline } of this.#waiting) {
-          if (event.state === 'unavailable') deadline.pause();
-          else deadline.resume();
-        }
-      }),
+      pool.on('engine', (event) => this.#watch.engineChanged(event.state)),
     ];
   }
 
@@ -116,7 +114,7 @@ export class PoolSource implements ContainerSource {
   }
 
   /** Calls `listener` with each creation failure (to show the user why jobs wait); returns the unsubscribe function. */
-  onCreationError(listener: (error: Error) => void): () => void {
+  onCreationError(listener: (error: Error, kind: string) => void): () => void {
     this.#errorListeners.add(listener);
     return () => this.#errorListeners.delete(listener);
   }
@@ -130,50 +128,19 @@ export class PoolSource implements ContainerSource {
    * dropped (and replaced). A listing that fails costs nothing but the call: the next checkout may then meet
    * another dead container, which the job replaces too.
    */
-  async dropDead(signal?: AbortSignal): Promise<void> {
-    const reconciled = this.#pool.reconcile().catch(() => undefined);
-    if (signal === undefined) return reconciled;
-    // An interrupted job does not wait for the listing (bounded by the pool's own deadline, but seconds long).
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      signal.addEventListener('abort', done, { once: true });
-      if (signal.aborted) done();
-      void reconciled.then(done);
+  dropDead(signal?: AbortSignal): Promise<void> {
+    return untilAborted(this.#pool.reconcile().catch(() => undefined), signal);
+  }
+
+  async checkout({ timeoutMs, signal, kind }: CheckoutOptions): Promise<RunnableContainer> {
+    if (kind !== undefined && kind !== this.#kind) throw new UnknownKindError(kind, this.kinds);
+    // The pool's own timeout is not used: the watch's stands still during an engine outage.
+    return this.#watch.checkout((giveUp) => this.#pool.get({ timeoutMs: Infinity, signal: giveUp }), { timeoutMs, signal }, {
+      ready: this.#pool.size,
+      engineUnavailable: this.#pool.engineState === 'unavailable',
     });
   }
 
-  async checkout({ timeoutMs, signal }: CheckoutOptions): Promise<RunnableContainer> {
-    signal?.throwIfAborted();
-    if (this.#hopeless !== undefined && this.#pool.size === 0) throw this.#hopeless;
-    const giveUp = new AbortController();
-    const deadline = new OutagePausedDeadline(
-      this.#clock,
-      timeoutMs,
-      this.#maxOutageWaitMs,
-      () => giveUp.abort(this.#timedOut(timeoutMs, deadline.pausedMs)),
-      this.#pool.engineState === 'unavailable',
-    );
-    const waiting = { giveUp, deadline };
-    this.#waiting.add(waiting);
-    try {
-      // The pool's own timeout is not used: ours stands still during an engine outage.
-      const container = await this.#pool.get({
-        timeoutMs: Infinity,
-        signal: signal === undefined ? giveUp.signal : AbortSignal.any([signal, giveUp.signal]),
-      });
-      // Only a closed pool answers null to an unlimited get.
-      if (container === null) throw this.#timedOut(timeoutMs, deadline.pausedMs);
-      return container;
-    } finally {
-      deadline.cancel();
-      this.#waiting.delete(waiting);
-    }
-  }
-
-  /** Names of the pool's own containers its cleanup could not remove (set once `close()` has resolved). */
   get notRemoved(): readonly string[] {
     return this.#notRemoved;
   }
@@ -186,9 +153,21 @@ export class PoolSource implements ContainerSource {
     return this.#closing;
   }
 
-  #timedOut(timeoutMs: number, pausedMs: number): CheckoutTimeoutError {
-    const outage = pausedMs > 0 ? ` (not counting ${Math.round(pausedMs)} ms the engine could not be reached)` : '';
-    const cause = this.#lastError === undefined ? '' : `; the pool's last creation error: ${errorMessage(this.#lastError)}`;
-    return new CheckoutTimeoutError(`No container was ready within ${timeoutMs} ms${outage}${cause}`, { cause: this.#lastError });
+  get #kind(): string {
+    return this.kinds[0] ?? oneKindName;
   }
+}
+
+/** Resolves when `work` does, or earlier when `signal` aborts: an interrupted job does not wait for an engine listing. */
+export async function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return work;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    if (signal.aborted) done();
+    void work.then(done);
+  });
 }

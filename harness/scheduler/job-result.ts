@@ -74,6 +74,8 @@ export interface AttemptResult {
 /** A job's outcome: its last attempt's, with every attempt kept. */
 export interface JobResult {
   readonly name: string;
+  /** The kind of container it ran in (or was to run in); absent when the source could not tell its default. */
+  readonly kind?: string;
   readonly status: JobStatus;
   readonly exitCode: number | null;
   readonly reason?: string;
@@ -95,9 +97,10 @@ export interface JobResult {
 }
 
 /** The result of a job that never ran an attempt (not started, or lost to a bug): no output, no times. */
-export function resultWithoutAttempt(name: string, status: 'error' | 'cancelled', reason: string): JobResult {
+export function resultWithoutAttempt(name: string, status: 'error' | 'cancelled', reason: string, kind?: string): JobResult {
   return {
     name,
+    ...(kind === undefined ? {} : { kind }),
     status,
     exitCode: null,
     reason,

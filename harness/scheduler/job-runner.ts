@@ -93,10 +93,11 @@ function summarize(
   const replaced = attempts.flatMap((attempt) => attempt.replacedContainers ?? []);
   const sum = (key: 'waitMs' | 'runMs'): number => attempts.reduce((total, attempt) => total + attempt[key], 0);
   if (last === undefined) {
-    return resultWithoutAttempt(job.name, 'cancelled', `not started: ${describeAbort(signal)}`);
+    return resultWithoutAttempt(job.name, 'cancelled', `not started: ${describeAbort(signal)}`, job.kind);
   }
   return {
     name: job.name,
+    ...(job.kind === undefined ? {} : { kind: job.kind }),
     status: last.status,
     exitCode: last.exitCode,
     ...(last.reason === undefined ? {} : { reason: last.reason }),
@@ -159,7 +160,7 @@ async function runAttempt(job: JobSpec, attempt: number, options: JobRunOptions)
     options.onPhase?.({ phase: 'waiting', job: job.name, attempt });
     let container: RunnableContainer;
     try {
-      container = await source.checkout({ timeoutMs: options.checkoutTimeoutMs, ...(signal ? { signal } : {}) });
+      container = await source.checkout({ timeoutMs: options.checkoutTimeoutMs, ...(signal ? { signal } : {}), ...(job.kind === undefined ? {} : { kind: job.kind }) });
     } catch (error) {
       const waitMs = performance.now() - waitStart;
       if (signal?.aborted) {

@@ -14,6 +14,8 @@ export interface JournaledSettings {
   readonly size?: number;
   readonly socket?: string;
   readonly dockerSocket?: string;
+  /** The host config file (absolute) whose kinds the run's in-process pools were. */
+  readonly config?: string;
   readonly concurrency: number;
   readonly checkoutTimeoutMs: number;
 }

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
-import { PoolSource, type ContainerSource } from './container-source.js';
+import type { ContainerSource } from './container-source.js';
 import type { JobResult, LeftBehindContainer } from './job-result.js';
 import { JournalWriter, readJournal, type JournalContents, type JournaledSettings } from './journal.js';
 import type { ProgressReporter } from './progress.js';
@@ -92,7 +92,7 @@ export async function runJournaled(options: JournaledRunOptions): Promise<Journa
     progress.stop();
     if (source !== undefined) {
       await source.close().catch((error: unknown) => options.say(`cleaning up the pool failed: ${errorMessage(error)}`));
-      if (source instanceof PoolSource) notRemovedByPool = source.notRemoved;
+      notRemovedByPool = source.notRemoved ?? [];
     }
   }
 

@@ -5,9 +5,9 @@ import type { SchedulerEvent, SuiteResult } from './scheduler.js';
 export interface ProgressOptions {
   readonly stream: NodeJS.WritableStream;
   readonly total: number;
-  /** Ready containers now, and how many the pool keeps. */
+  /** Ready containers now, and how many the pool keeps (a function when that changes with demand). */
   readonly poolReady: () => number;
-  readonly poolCapacity: number;
+  readonly poolCapacity: number | (() => number);
   /** Redraw a bar in place. @default whether `stream` is a terminal */
   readonly tty?: boolean;
   /** Colour the statuses. @default `tty` and no NO_COLOR in the environment */
@@ -111,9 +111,13 @@ export class ProgressReporter {
   /** The table at the end: one row per job, then the totals and where the reports are. */
   summary(result: SuiteResult, files: { results: string; junit: string }): void {
     this.stop();
-    const headers = ['JOB', 'STATUS', 'TRIES', 'EXIT', 'WAIT', 'RUN', 'REASON'];
+    // The kind only matters when the suite ran in more than one.
+    const showKind = new Set(result.jobs.map((job) => job.kind)).size > 1;
+    const headers = ['JOB', ...(showKind ? ['KIND'] : []), 'STATUS', 'TRIES', 'EXIT', 'WAIT', 'RUN', 'REASON'];
+    const statusColumn = showKind ? 2 : 1;
     const rows = result.jobs.map((job) => [
       job.name,
+      ...(showKind ? [job.kind ?? '-'] : []),
       job.status,
       String(job.attempts),
       job.exitCode === null ? '-' : String(job.exitCode),
@@ -127,7 +131,7 @@ export class ProgressReporter {
         .map((cell, column) => {
           const width = widths[column] ?? 0;
           const text = column === row.length - 1 ? cell : cell.length > width ? `${cell.slice(0, width - 1)}…` : cell.padEnd(width);
-          return column === 1 && paint !== undefined ? this.#paint(paint, text) : text;
+          return column === statusColumn && paint !== undefined ? this.#paint(paint, text) : text;
         })
         .join('  ')
         .trimEnd();
@@ -166,7 +170,8 @@ export class ProgressReporter {
 
   #drawBar(): void {
     if (!this.#tty || this.#timer === undefined) return;
-    const { total, poolCapacity } = this.#options;
+    const { total } = this.#options;
+    const poolCapacity = typeof this.#options.poolCapacity === 'function' ? this.#options.poolCapacity() : this.#options.poolCapacity;
     const columns = (this.#options.stream as { columns?: number }).columns || 80;
     const c = this.#counts;
     // "failed" here is every job that ended without passing; the lines above the bar say how.

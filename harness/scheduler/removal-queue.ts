@@ -14,6 +14,8 @@ export interface RemovalQueueOptions {
   readonly random?: () => number;
   /** Told once per container, at its first failed removal (it is retried). */
   readonly onFirstFailure?: (name: string, error: unknown) => void;
+  /** Told once per container, when the engine has removed it (a source counting containers stops counting it). */
+  readonly onRemoved?: (container: Container) => void;
 }
 
 interface Removal {
@@ -36,6 +38,7 @@ export class RemovalQueue {
   readonly #backoff: BackoffPolicy;
   readonly #random: () => number;
   readonly #onFirstFailure: ((name: string, error: unknown) => void) | undefined;
+  readonly #onRemoved: ((container: Container) => void) | undefined;
   readonly #removals = new Map<Container, Removal>();
   #givenUp = false;
 
@@ -44,6 +47,7 @@ export class RemovalQueue {
     this.#backoff = options.backoff ?? removalBackoff;
     this.#random = options.random ?? Math.random;
     this.#onFirstFailure = options.onFirstFailure;
+    this.#onRemoved = options.onRemoved;
   }
 
   /** Containers not removed yet (being removed or waiting to retry). */
@@ -92,6 +96,7 @@ export class RemovalQueue {
       try {
         await removal.container.destroy();
         this.#removals.delete(removal.container);
+        this.#removed(removal.container);
         return;
       } catch (error) {
         removal.failures++;
@@ -101,6 +106,14 @@ export class RemovalQueue {
       if (this.#givenUp) return;
       await this.#sleep(removal, backoffDelayMs(this.#backoff, removal.failures - 1, this.#random));
       if (this.#givenUp) return;
+    }
+  }
+
+  #removed(container: Container): void {
+    try {
+      this.#onRemoved?.(container);
+    } catch {
+      // Bookkeeping of whoever listens; the container is gone either way, and must not be removed again.
     }
   }
 

@@ -23,8 +23,13 @@ export interface RunDescription {
   /** `in-process` (a pool of its own) or `service` (a `warmpool serve` at `socket`). */
   readonly source?: 'in-process' | 'service';
   readonly socket?: string;
+  /** The pool id: of the one in-process pool, or the host's of a config (each kind's is `<poolId>.<kind>`). */
   readonly poolId?: string;
   readonly poolSize?: number;
+  /** The host config file whose kinds the in-process pools were. */
+  readonly config?: string;
+  /** The kinds the source had, its default first. */
+  readonly kinds?: readonly string[];
   readonly checkoutTimeoutMs?: number;
   /** Set when the results were completed by `--resume`: how many runs the journal holds, this one included. */
   readonly runs?: number;

@@ -27,6 +27,7 @@ export interface RunArguments {
   readonly dockerSocket: string | undefined;
   readonly poolId: string | undefined;
   readonly checkoutTimeoutMs: number | undefined;
+  readonly config: string | undefined;
 }
 
 /** What `warmpool run` uses: the flags, else the journaled run's settings (with `--resume`), else the defaults. */
@@ -41,30 +42,35 @@ export interface RunSettings {
   readonly dockerSocket: string | undefined;
   readonly poolId: string;
   readonly checkoutTimeoutMs: number;
+  /** A host config file (lab.json): the in-process pools are its kinds, instead of one pool made from the flags. */
+  readonly config: string | undefined;
 }
 
 /**
  * Fills what the flags left open. With `--resume`, from the journaled run: a resume with no flags continues on
- * the same backend and pool id (so it reaps what the killed run left) or the same service.
+ * the same backend and pool id (so it reaps what the killed run left), the same config file, or the same service.
  */
 export function resolveRunSettings(args: RunArguments, journal?: { readonly suiteFile: string; readonly settings: JournaledSettings }): RunSettings {
   const before = journal?.settings;
-  // A flag choosing the in-process pool overrides a journaled service, and the other way round.
+  // A flag choosing where containers come from (a pool made from flags, a config, a service) overrides the
+  // journaled choice.
   const choseInProcess = args.backend !== undefined || args.size !== undefined || args.poolId !== undefined;
-  const socket = args.socket ?? (choseInProcess ? undefined : before?.socket);
+  const socket = args.socket ?? (choseInProcess || args.config !== undefined ? undefined : before?.socket);
+  const config = args.config ?? (choseInProcess || args.socket !== undefined ? undefined : before?.config);
   const journaledBackend = before?.backend;
   const journaledPoolId = before?.poolId;
   const settings: RunSettings = {
     suiteFile: args.suiteFile ?? journal?.suiteFile ?? '',
     resume: args.resume !== undefined,
     backend: args.backend ?? (isBackendName(journaledBackend) ? journaledBackend : 'docker'),
-    size: args.size ?? (socket === undefined ? before?.size : undefined),
+    size: args.size ?? (socket === undefined && config === undefined ? before?.size : undefined),
     concurrency: args.concurrency ?? before?.concurrency ?? defaultConcurrency,
     outDir: args.resume ?? args.outDir ?? defaultOutDir,
     socket,
     dockerSocket: args.dockerSocket ?? (socket === undefined ? undefined : before?.dockerSocket),
     poolId: args.poolId ?? (journaledPoolId === undefined ? defaultPoolId : validatePoolId(journaledPoolId)),
     checkoutTimeoutMs: args.checkoutTimeoutMs ?? before?.checkoutTimeoutMs ?? defaultCheckoutTimeoutMs,
+    config,
   };
   if (settings.suiteFile === '') throw new UsageError('give the suite file to run');
   return settings;
@@ -78,6 +84,9 @@ export function journaledSettings(settings: RunSettings, poolSize: number | unde
       concurrency: settings.concurrency,
       checkoutTimeoutMs: settings.checkoutTimeoutMs,
     };
+  }
+  if (settings.config !== undefined) {
+    return { config: resolve(settings.config), concurrency: settings.concurrency, checkoutTimeoutMs: settings.checkoutTimeoutMs };
   }
   return {
     backend: settings.backend,

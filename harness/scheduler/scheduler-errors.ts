@@ -33,3 +33,18 @@ export class SuiteChangedError extends WarmpoolError {
     );
   }
 }
+
+/** A suite's job asks for a kind of container its source does not have; nothing was run. */
+export class UnknownJobKindError extends WarmpoolError {
+  readonly code = 'ERR_WARMPOOL_UNKNOWN_JOB_KIND';
+
+  constructor(
+    /** Each job naming a kind that does not exist, with that kind, in suite order. */
+    readonly jobs: readonly { readonly job: string; readonly kind: string }[],
+    /** The kinds the source has, its default first. */
+    readonly known: readonly string[],
+  ) {
+    const asked = jobs.map(({ job, kind }) => `job ${JSON.stringify(job)} asks for kind ${JSON.stringify(kind)}`).join('; ');
+    super(`${asked}, which the containers' source does not have; the kinds are: ${known.map((name) => JSON.stringify(name)).join(', ') || '(none)'}`);
+  }
+}

@@ -4,6 +4,7 @@ import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
 import { isPositiveInteger, validateDurationMs } from '../../lib/pool-options.js';
 import type { ContainerSource } from './container-source.js';
 import { countStatuses, resultWithoutAttempt, type JobResult, type LeftBehindContainer, type StatusTotals } from './job-result.js';
+import { checkJobKinds, withDefaultKind } from './job-kinds.js';
 import { describeAbort, runJob, type JobPhaseEvent, type JobRunOptions } from './job-runner.js';
 import { RemovalQueue } from './removal-queue.js';
 import type { Suite } from './suite.js';
@@ -88,15 +89,19 @@ export function suiteTotals(jobs: readonly JobResult[], leftBehind: readonly Lef
  * rejects because a job failed: every job gets a result, and an interrupt still yields the full list. Used
  * containers are removed off the jobs' path; the run resolves once they are all removed (or reported in
  * `leftBehind` after `removalTimeoutMs`). The caller owns `source` and closes it.
+ * Each job runs in a container of its kind, or of the source's default kind; a job naming a kind the source does
+ * not have rejects the run (UnknownJobKindError) before anything starts.
  */
 export async function runSuite(suite: Suite, options: SchedulerOptions): Promise<SuiteResult> {
   if (!isPositiveInteger(options.concurrency)) throw new InvalidOptionError('concurrency', options.concurrency, 'an integer from 1 up');
   const checkoutTimeoutMs = validateDurationMs('checkoutTimeoutMs', options.checkoutTimeoutMs ?? defaultCheckoutTimeoutMs, Number.MIN_VALUE);
   const removalTimeoutMs = validateDurationMs('removalTimeoutMs', options.removalTimeoutMs ?? defaultRemovalTimeoutMs, 0);
-  const { signal, onEvent, recordJob } = options;
+  const { signal, onEvent, recordJob, source } = options;
+  if (source.kinds !== undefined) checkJobKinds(suite, source.kinds);
   const removals = new RemovalQueue({
     ...(options.clock ? { clock: options.clock } : {}),
     onFirstFailure: (name, error) => onEvent?.({ phase: 'notice', message: `removing container ${name} failed (${errorMessage(error)}); retrying in the background` }),
+    onRemoved: (container) => source.removed?.(container),
   });
   let journalFailed = false;
   const startedAt = new Date();
@@ -106,14 +111,15 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
   let maxActiveJobs = 0;
   let done = 0;
 
-  const tasks = suite.jobs.map((job, index) =>
+  const tasks = suite.jobs.map((spec, index) =>
     queue.add(async () => {
+      const job = withDefaultKind(spec, source.kinds);
       active++;
       maxActiveJobs = Math.max(maxActiveJobs, active);
       try {
         // A job dequeued after an interrupt returns at once as `cancelled` (not started).
         const result = await runJob(job, {
-          source: options.source,
+          source,
           outDir: options.outDir,
           checkoutTimeoutMs,
           ...(signal ? { signal } : {}),
@@ -124,7 +130,7 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.maxReplacements === undefined ? {} : { maxReplacements: options.maxReplacements }),
           ...(options.livenessSettleMs === undefined ? {} : { livenessSettleMs: options.livenessSettleMs }),
-        }).catch((error: unknown) => crashedJob(job.name, error));
+        }).catch((error: unknown) => crashedJob(job, error));
         results[index] = result;
         await recordJob?.(result).catch((error: unknown) => {
           if (!journalFailed) onEvent?.({ phase: 'notice', message: `the result of ${job.name} could not be saved to the journal: ${errorMessage(error)}` });
@@ -141,7 +147,7 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
   // Not cut short by an interrupt: removing what the run made is what an interrupt asks for.
   const leftBehind = await removals.drain(removalTimeoutMs);
 
-  const jobs = results.map((result, index) => result ?? crashedJob(suite.jobs[index]?.name ?? `#${index}`, 'never run'));
+  const jobs = results.map((result, index) => result ?? crashedJob(withDefaultKind(suite.jobs[index] ?? { name: `#${index}` }, source.kinds), 'never run'));
   const endedAt = new Date();
   return {
     suite: suite.name,
@@ -158,6 +164,6 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
 }
 
 /** runJob turns every failure into a result; this is for a bug in it, so that a job never vanishes from the results. */
-function crashedJob(name: string, error: unknown): JobResult {
-  return resultWithoutAttempt(name, 'error', `the scheduler failed on this job: ${errorMessage(error)}`);
+function crashedJob(job: { readonly name: string; readonly kind?: string }, error: unknown): JobResult {
+  return resultWithoutAttempt(job.name, 'error', `the scheduler failed on this job: ${errorMessage(error)}`, job.kind);
 }

@@ -5,9 +5,16 @@ import type { CheckoutOptions, ContainerSource } from './container-source.js';
 
 /** What the scheduler needs of the pool service's client (`harness/client/pool-client.ts`). */
 export interface ServiceClient {
-  get(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<RunnableContainer | null>;
-  status(): Promise<{ readonly ready: number; readonly capacity: number }>;
+  get(options?: { timeoutMs?: number; signal?: AbortSignal; kind?: string }): Promise<RunnableContainer | null>;
+  status(): Promise<ServiceSourceStatus>;
   close(): Promise<void>;
+}
+
+/** What the scheduler reads of the service's status: its totals, and its kinds (a service from before kinds has none). */
+export interface ServiceSourceStatus {
+  readonly ready: number;
+  readonly capacity: number;
+  readonly kinds?: readonly { readonly name: string }[];
 }
 
 export interface ConnectServiceOptions {
@@ -21,21 +28,26 @@ export interface ConnectServiceOptions {
 const statusRefreshMs = 1_000;
 
 /**
- * Containers checked out of a running `warmpool serve`. Destroying one hands it back to the service, which
- * removes it. The ready count is the service's last answer, refreshed in the background.
+ * Containers checked out of a running `warmpool serve`, of the kind each checkout names (the service's default
+ * when none). Destroying one hands it back to the service, which removes it. The ready count is the service's
+ * last answer, refreshed in the background.
  */
 export class ServiceSource implements ContainerSource {
   readonly #client: ServiceClient;
   readonly capacity: number;
+  /** The service's kinds as its status gave them at start; absent from a service that does not report kinds. */
+  readonly kinds?: readonly string[];
   #ready: number;
   #timer: NodeJS.Timeout | undefined;
   #refreshing = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(client: ServiceClient, status: { ready: number; capacity: number }) {
+  private constructor(client: ServiceClient, status: ServiceSourceStatus) {
     this.#client = client;
     this.capacity = status.capacity;
     this.#ready = status.ready;
+    const kinds = kindNames(status);
+    if (kinds !== undefined) this.kinds = kinds;
     this.#timer = setInterval(() => void this.#refresh(), statusRefreshMs);
     this.#timer.unref();
   }
@@ -49,10 +61,13 @@ export class ServiceSource implements ContainerSource {
     return this.#ready;
   }
 
-  async checkout({ timeoutMs, signal }: CheckoutOptions): Promise<RunnableContainer> {
+  /** An unknown kind is refused by the service (ServiceRequestError, ERR_WARMPOOL_UNKNOWN_KIND, naming the kinds). */
+  async checkout({ timeoutMs, signal, kind }: CheckoutOptions): Promise<RunnableContainer> {
     signal?.throwIfAborted();
-    const container = await this.#client.get({ timeoutMs, ...(signal ? { signal } : {}) });
-    if (container === null) throw new CheckoutTimeoutError(`The pool service had no container ready within ${timeoutMs} ms`);
+    const container = await this.#client.get({ timeoutMs, ...(signal ? { signal } : {}), ...(kind === undefined ? {} : { kind }) });
+    if (container === null) {
+      throw new CheckoutTimeoutError(`The pool service had no container${kind === undefined ? '' : ` of kind ${kind}`} ready within ${timeoutMs} ms`);
+    }
     return container;
   }
 
@@ -76,6 +91,13 @@ export class ServiceSource implements ContainerSource {
       this.#refreshing = false;
     }
   }
+}
+
+/** The kinds a status names, in its order; undefined when it names none (a service from before kinds). */
+function kindNames(status: ServiceSourceStatus): string[] | undefined {
+  const kinds: readonly { readonly name?: unknown }[] = Array.isArray(status.kinds) ? status.kinds : [];
+  const names = kinds.map((kind) => kind.name).filter((name): name is string => typeof name === 'string' && name !== '');
+  return names.length > 0 ? names : undefined;
 }
 
 /**

@@ -23,6 +23,11 @@ export interface JobSpec {
   readonly artifacts: readonly string[];
   /** How many more times a `failed` or `error` job runs, each time in a new container. 0 to 10. @default 0 */
   readonly retries: number;
+  /**
+   * The kind of container the job runs in (a kind of the host's config). Checked against the kinds there are
+   * before anything runs. @default the container source's default kind (the config's first)
+   */
+  readonly kind?: string;
 }
 
 export interface Suite {
@@ -37,7 +42,7 @@ const maxTimeoutMs = 2_147_483_647;
 const maxNameLength = 200;
 
 const suiteKeys = new Set(['name', 'jobs']);
-const jobKeys = new Set(['name', 'command', 'timeoutMs', 'env', 'files', 'artifacts', 'retries']);
+const jobKeys = new Set(['name', 'command', 'timeoutMs', 'env', 'files', 'artifacts', 'retries', 'kind']);
 
 /**
  * The directory a job's logs and artifacts go to: its name with anything but letters, digits, `.`, `_` and `-`
@@ -133,6 +138,10 @@ function validateJob(job: unknown, index: number): JobSpec {
     throw new InvalidOptionError(field('retries'), retries, `an integer from 0 to ${maxRetries}`);
   }
 
+  const kind = job['kind'];
+  // Only its shape here: which kinds exist is the container source's to say, once the run knows its source.
+  if (kind !== undefined && !isName(kind)) throw new InvalidOptionError(field('kind'), kind, 'a kind name (a non-empty string)');
+
   return {
     name,
     command: command as string[],
@@ -141,6 +150,7 @@ function validateJob(job: unknown, index: number): JobSpec {
     files: files as Record<string, string>,
     artifacts: artifacts as string[],
     retries: retries as number,
+    ...(kind === undefined ? {} : { kind }),
   };
 }
 

@@ -34,6 +34,7 @@ test('defaults: docker, one job per core, results/, the in-process pool', (t) =>
     dockerSocket: undefined,
     poolId: 'run',
     checkoutTimeoutMs: defaultCheckoutTimeoutMs,
+    config: undefined,
   });
 });
 
@@ -61,6 +62,7 @@ test('--resume OUT writes to OUT and takes the suite file and settings of the jo
     dockerSocket: undefined,
     poolId: 'killed-run',
     checkoutTimeoutMs: 9_000,
+    config: undefined,
   });
 });
 

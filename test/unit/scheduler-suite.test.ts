@@ -48,6 +48,9 @@ test('a directory as an artifact', refuses, jobs({ name: 'ad', command: ['x'], a
 test('an artifact listed twice', refuses, jobs({ name: 'a2', command: ['x'], artifacts: ['/tmp/a', '/tmp//a'] }), ['"a2" → artifacts[1]']);
 test('negative retries', refuses, jobs({ name: 'rn', command: ['x'], retries: -1 }), ['"rn" → retries']);
 test('too many retries', refuses, jobs({ name: 'rm', command: ['x'], retries: 11 }), ['"rm" → retries']);
+test('an empty kind', refuses, jobs({ name: 'k0', command: ['x'], kind: '' }), ['jobs[1] "k0" → kind', 'kind name']);
+test('a kind that is not a string', refuses, jobs({ name: 'kn', command: ['x'], kind: 3 }), ['"kn" → kind']);
+test('a misspelt kind field', refuses, jobs({ name: 'kt', command: ['x'], kinds: 'a' }), ['"kt" → kinds', 'kind']);
 test('a misspelt field', refuses, jobs({ name: 'typo', command: ['x'], timeout: 5 }), ['jobs[1] "typo" → timeout', 'timeoutMs']);
 
 test('fills in the defaults', (t) => {
@@ -56,7 +59,7 @@ test('fills in the defaults', (t) => {
 });
 
 test('keeps every field given', (t) => {
-  const job = { name: 'all', command: ['sh', '-c', 'x'], timeoutMs: 5, env: { K: 'V' }, files: { '/tmp/i': 'text' }, artifacts: ['/tmp/o'], retries: 2 };
+  const job = { name: 'all', command: ['sh', '-c', 'x'], timeoutMs: 5, env: { K: 'V' }, files: { '/tmp/i': 'text' }, artifacts: ['/tmp/o'], retries: 2, kind: 'py311' };
   t.deepEqual(validateSuite({ name: 's', jobs: [job] }).jobs[0], job);
 });
 

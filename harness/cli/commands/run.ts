@@ -2,12 +2,16 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validatePoolId } from '../../../lib/backends/owner.js';
 import { InvalidOptionError, errorMessage } from '../../../lib/errors.js';
-import { createBackendFactory, isBackendName, reapBackendOrphans, resolveBackendSettings } from '../../backend.js';
-import { defaultMaxOutageWaitMs, PoolSource, type ContainerSource } from '../../scheduler/container-source.js';
+import { isBackendName } from '../../backend.js';
+import { ConfigFileError } from '../../config/lab-config.js';
+import { defaultMaxOutageWaitMs, PoolSource } from '../../scheduler/container-source.js';
+import { HostSource } from '../../scheduler/host-source.js';
+import { checkJobKinds } from '../../scheduler/job-kinds.js';
 import { readJournal, type JournalContents } from '../../scheduler/journal.js';
 import { OutDirUnusableError, runJournaled } from '../../scheduler/journaled-run.js';
 import { ProgressReporter } from '../../scheduler/progress.js';
 import { previousDirName, type RunDescription } from '../../scheduler/results-writer.js';
+import { describePlan, openSource, planSource, plannedKinds, reapEarlierRuns, reapHint, type OpenedSource, type SourcePlan } from '../../scheduler/run-source.js';
 import { assertSameSuite, jobsToRun } from '../../scheduler/resume.js';
 import {
   defaultConcurrency,
@@ -19,9 +23,8 @@ import {
   type RunSettings,
 } from '../../scheduler/run-settings.js';
 import { defaultCheckoutTimeoutMs } from '../../scheduler/scheduler.js';
-import { JournalUnusableError, SuiteChangedError } from '../../scheduler/scheduler-errors.js';
+import { JournalUnusableError, SuiteChangedError, UnknownJobKindError } from '../../scheduler/scheduler-errors.js';
 import { loadSuiteFile, suiteFileSha256, type Suite } from '../../scheduler/suite.js';
-import { connectServiceSource } from '../../scheduler/service-source.js';
 import { ServiceUnavailableError } from '../../service/service-errors.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { interruptOnSignals } from '../interrupt.js';
@@ -35,6 +38,9 @@ OUT/journal.jsonl and flushed to the disk as it ends; at the end OUT/results.jso
 from the journal and a summary table is printed.
 
 Options:
+  --config FILE.json          A host config (as \`warmpool serve --config\` reads): the in-process pools are its
+                              kinds, each sized by demand under the host's caps; a job's "kind" picks one (the
+                              first kind when it names none). Not with --backend, --size, --pool-id or --socket
   --backend docker|lxc        Backend of the in-process pool (default: docker)
   --size N                    Containers the in-process pool keeps ready (default: the concurrency, at most
                               the number of jobs)
@@ -51,10 +57,15 @@ Options:
   --docker-socket PATH        With --socket: the Docker engine the service's containers are on
                               (default: the fixture engine)
   --pool-id ID                Pool id of the in-process pool's containers (default: ${defaultPoolId}). Containers
-                              of this pool id left by an earlier run that was killed are removed at start
+                              of this pool id left by an earlier run that was killed are removed at start (with
+                              --config: of each kind's pool id)
   --checkout-timeout-ms MS    How long a job waits for a container before it ends \`error\`
                               (default: ${defaultCheckoutTimeoutMs}); time the in-process pool's engine cannot be
                               reached does not count, up to ${defaultMaxOutageWaitMs / 60_000} minutes
+
+Kinds: a job may name the "kind" of container it runs in. Without --config there is one kind, "default"; with
+--socket the service's kinds. A job naming a kind the source does not have stops the run before anything runs.
+Each job's kind is in results.json and in junit.xml (a "kind" property of its testcase).
 
 Statuses: passed (exit 0), failed (other exit code), timeout (killed with its container), error (no container,
 or the infrastructure failed, e.g. the engine killed the container under the command; failed and error jobs are
@@ -64,7 +75,8 @@ Ctrl-C or SIGTERM stops the run: running jobs are stopped and their containers r
 up and the results are written; a second Ctrl-C quits at once (\`--resume\` completes the run later).
 
 Exit codes: 0 every job passed and every container was removed; 1 some job did not pass, or containers could
-not be removed (they are listed); 2 bad arguments, an invalid suite, or nothing to resume (nothing was started);
+not be removed (they are listed); 2 bad arguments, an invalid suite or config, a job of an unknown kind, or
+nothing to resume (nothing was started);
 3 no service answers on --socket.`;
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
@@ -90,6 +102,7 @@ export function parseRunArguments(args: string[]): RunArguments {
         'docker-socket': { type: 'string' },
         'pool-id': { type: 'string' },
         'checkout-timeout-ms': { type: 'string' },
+        config: { type: 'string' },
       },
     });
   } catch (error) {
@@ -103,6 +116,12 @@ export function parseRunArguments(args: string[]): RunArguments {
   }
   const backend = values.backend;
   if (backend !== undefined && !isBackendName(backend)) throw new UsageError(`--backend must be docker or lxc, got ${JSON.stringify(backend)}`);
+  if (values.config !== undefined) {
+    for (const flag of ['backend', 'size', 'pool-id', 'socket'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} cannot go with --config: the config file's kinds and host decide where containers come from`);
+    }
+  }
+  if (values.config === '') throw new UsageError('--config needs a file');
   if (values.socket !== undefined) {
     for (const flag of ['size', 'pool-id', 'backend'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} is for the in-process pool; with --socket the service decides it`);
@@ -126,61 +145,29 @@ export function parseRunArguments(args: string[]): RunArguments {
     // Checked here, not when the pool starts: by then the output directory would already be in use.
     poolId: values['pool-id'] === undefined ? undefined : validatePoolId(values['pool-id']),
     checkoutTimeoutMs: checkoutText === undefined ? undefined : Number(checkoutText),
+    config: values.config,
   };
-}
-
-interface OpenedSource {
-  readonly source: ContainerSource;
-  readonly description: RunDescription;
-}
-
-async function openSource(settings: RunSettings, jobs: number, signal: AbortSignal): Promise<OpenedSource> {
-  const base = { suiteFile: settings.suiteFile, checkoutTimeoutMs: settings.checkoutTimeoutMs };
-  if (settings.socket !== undefined) {
-    const source = await connectServiceSource({
-      socketPath: settings.socket,
-      ...(settings.dockerSocket === undefined ? {} : { dockerSocket: settings.dockerSocket }),
-      signal,
-    });
-    return { source, description: { ...base, source: 'service', socket: settings.socket } };
-  }
-  const backendSettings = resolveBackendSettings({ backend: settings.backend, poolId: settings.poolId });
-  const size = settings.size ?? Math.max(1, Math.min(settings.concurrency, jobs));
-  // Validated before anything is created: the pool's constructor starts creating at once.
-  const factory = createBackendFactory(backendSettings);
-  const source = PoolSource.start(factory, { size });
-  return { source, description: { ...base, source: 'in-process', backend: backendSettings.backend, poolId: backendSettings.poolId, poolSize: size } };
-}
-
-/**
- * Removes what an earlier run of this pool id left when it was killed (its process is gone), as `serve` does at
- * start. Containers of a live process (a run going on in parallel) are left alone. Not being able to look is
- * not fatal: the run says so and goes on (the pool waits for an engine that is down).
- */
-async function reapEarlierRuns(runSettings: RunSettings, io: CliIo): Promise<void> {
-  if (runSettings.socket !== undefined) return;
-  const settings = resolveBackendSettings({ backend: runSettings.backend, poolId: runSettings.poolId });
-  try {
-    const { removed } = await reapBackendOrphans(settings);
-    if (removed.length > 0) {
-      io.stdout.write(`Removed ${removed.length} container(s) an earlier run of pool ${settings.poolId} left behind: ${removed.join(', ')}\n`);
-    }
-  } catch (error) {
-    io.stderr.write(`warmpool run: could not look for containers an earlier run of pool ${settings.poolId} left behind: ${errorMessage(error)}\n`);
-  }
 }
 
 /** How many distinct creation errors are shown: enough to say why jobs wait, not a flood. */
 const shownCreationErrors = 3;
 
 /** Tells the user why jobs wait when the pool cannot create containers (the engine is down, the image is missing). */
-function showCreationErrors(source: PoolSource, progress: ProgressReporter): void {
+function showCreationErrors(source: PoolSource | HostSource, progress: ProgressReporter): void {
   const seen = new Set<string>();
-  source.onCreationError((error) => {
-    if (seen.has(error.message) || seen.size >= shownCreationErrors) return;
-    seen.add(error.message);
-    progress.note(`pool: a container creation failed: ${error.message}`);
+  const pool = (kind: string): string => (source instanceof HostSource ? `kind ${kind}` : 'pool');
+  source.onCreationError((error, kind) => {
+    const line = `${pool(kind)}: a container creation failed: ${error.message}`;
+    if (seen.has(line) || seen.size >= shownCreationErrors) return;
+    seen.add(line);
+    progress.note(line);
   });
+}
+
+/** Says why nothing was run, for the refusals that exit 2 after the suite was read; returns the exit code. */
+function nothingRun(io: CliIo, message: string): number {
+  io.stderr.write(`warmpool run: ${message}\nNothing was run.\n`);
+  return exitCodes.usage;
 }
 
 /** The journal of the run to resume, or the exit code after saying why there is none. */
@@ -223,6 +210,18 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const toRun = journal === undefined ? suite : jobsToRun(suite, journal);
 
+  let plan: SourcePlan;
+  try {
+    plan = planSource(settings, toRun.jobs.length);
+    // Kinds known before anything is made (one, or the config's) are checked before anything is made.
+    const kinds = plannedKinds(plan);
+    if (kinds !== undefined) checkJobKinds(toRun, kinds);
+  } catch (error) {
+    if (error instanceof ConfigFileError) return nothingRun(io, error.message);
+    if (error instanceof UnknownJobKindError) return nothingRun(io, `${settings.suiteFile}: ${error.message}`);
+    throw error;
+  }
+
   const controller = new AbortController();
   // The scheduler stops jobs and removes their containers; we clean up and write results.
   const stopListening = interruptOnSignals(controller, io, {
@@ -232,19 +231,33 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     quitExitCode: 130,
   });
   try {
-    // Before the pool starts creating: what a killed run of this pool id left goes first.
-    await reapEarlierRuns(settings, io);
+    // Before the pools start creating: what a killed run of these pool ids left goes first.
+    await reapEarlierRuns(plan, {
+      removed: (line) => io.stdout.write(`${line}\n`),
+      failed: (line) => io.stderr.write(`warmpool run: ${line}\n`),
+    });
     let opened: OpenedSource | undefined;
     if (toRun.jobs.length > 0) {
       try {
-        opened = await openSource(settings, toRun.jobs.length, controller.signal);
+        opened = await openSource(plan, { suiteFile: settings.suiteFile, checkoutTimeoutMs: settings.checkoutTimeoutMs }, controller.signal);
       } catch (error) {
         if (!(error instanceof ServiceUnavailableError)) throw error;
         io.stderr.write(`warmpool run: ${error.message}\nNothing was run.\n`);
         return exitCodes.unavailable;
       }
+      // A service tells its kinds only once connected; nothing has run yet, and the previous results stay.
+      const kinds = opened.source.kinds;
+      if (kinds !== undefined && plannedKinds(plan) === undefined) {
+        try {
+          checkJobKinds(toRun, kinds);
+        } catch (error) {
+          await opened.source.close();
+          if (error instanceof UnknownJobKindError) return nothingRun(io, `${settings.suiteFile}: ${error.message}`);
+          throw error;
+        }
+      }
     }
-    return await runWithSource(settings, { suite, suiteSha256, toRun, journal }, opened, controller.signal, io);
+    return await runWithSource(settings, plan, { suite, suiteSha256, toRun, journal }, opened, controller.signal, io);
   } finally {
     stopListening();
   }
@@ -258,11 +271,24 @@ interface SuiteToRun {
   readonly journal: JournalContents | undefined;
 }
 
-async function runWithSource(settings: RunSettings, what: SuiteToRun, opened: OpenedSource | undefined, signal: AbortSignal, io: CliIo): Promise<number> {
+async function runWithSource(
+  settings: RunSettings,
+  plan: SourcePlan,
+  what: SuiteToRun,
+  opened: OpenedSource | undefined,
+  signal: AbortSignal,
+  io: CliIo,
+): Promise<number> {
   const source = opened?.source;
   const description: RunDescription = opened?.description ?? { suiteFile: settings.suiteFile, checkoutTimeoutMs: settings.checkoutTimeoutMs };
-  const progress = new ProgressReporter({ stream: io.stdout, total: what.toRun.jobs.length, poolReady: () => source?.ready() ?? 0, poolCapacity: source?.capacity ?? 0 });
-  if (source instanceof PoolSource) showCreationErrors(source, progress);
+  const progress = new ProgressReporter({
+    stream: io.stdout,
+    total: what.toRun.jobs.length,
+    poolReady: () => source?.ready() ?? 0,
+    // Read as the bar is drawn: the pools of a config are sized by demand.
+    poolCapacity: () => source?.capacity ?? 0,
+  });
+  if (source instanceof PoolSource || source instanceof HostSource) showCreationErrors(source, progress);
   let run;
   try {
     run = await runJournaled({
@@ -280,7 +306,7 @@ async function runWithSource(settings: RunSettings, what: SuiteToRun, opened: Op
       signal,
       progress,
       say: (line) => progress.note(`warmpool run: ${line}`),
-      onStart: () => io.stdout.write(`${introduction(settings, what, description)}\n`),
+      onStart: () => io.stdout.write(`${introduction(settings, what, opened === undefined ? undefined : plan)}\n`),
     });
   } catch (error) {
     // Only once a source is had: a run that cannot start leaves the previous results alone.
@@ -291,22 +317,14 @@ async function runWithSource(settings: RunSettings, what: SuiteToRun, opened: Op
   progress.summary(result, files);
   const { leftBehind } = result;
   if (leftBehind.length > 0) {
-    const reap =
-      description.source === 'in-process'
-        ? `\`warmpool reap --pool-id ${settings.poolId} --backend ${settings.backend}\` removes them once this run has exited (so does the next run of this pool id)`
-        : 'the service that handed them out removes them when it shuts down';
+    const reap = reapHint(plan);
     io.stderr.write(`warmpool run: ${leftBehind.length} container(s) could not be removed and are still on the engine: ${leftBehind.map((left) => left.name).join(', ')}; ${reap}\n`);
   }
   return result.totals.passed === result.totals.jobs && leftBehind.length === 0 ? exitCodes.ok : exitCodes.failure;
 }
 
-function introduction(settings: RunSettings, what: SuiteToRun, description: RunDescription): string {
-  const where =
-    description.source === 'service'
-      ? `the service at ${settings.socket ?? ''}`
-      : description.source === 'in-process'
-        ? `an in-process ${description.backend ?? ''} pool of ${description.poolSize ?? 0}`
-        : 'none: nothing is left to run';
+function introduction(settings: RunSettings, what: SuiteToRun, plan: SourcePlan | undefined): string {
+  const where = plan === undefined ? 'none: nothing is left to run' : describePlan(plan);
   const { suite, toRun, journal } = what;
   if (journal === undefined) return `Suite ${suite.name}: ${suite.jobs.length} jobs, ${settings.concurrency} at once, containers from ${where}`;
   const done = suite.jobs.length - toRun.jobs.length;
