@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { isBackendName, type BackendName } from '../backend.js';
+import { packageRoot } from '../engine-config.js';
 import { parseFlags } from '../command-flags.js';
 import { UsageError } from '../usage-error.js';
 import { isPartId, partIds, type PartId } from './figures.js';
@@ -26,7 +28,12 @@ export interface BenchOptions {
   readonly suiteModules: number;
   /** Real-suite part: the concurrencies it measures, each with all three modes; the first gives the headline figures. */
   readonly suiteConcurrency: readonly number[];
+  /** Demand part: the trace file it replays (phases of Poisson checkouts). */
+  readonly demandTrace: string;
 }
+
+/** The demand part's trace unless --demand-trace names another: a quiet day, a nightly burst, quiet again. */
+export const defaultDemandTrace = join(packageRoot, 'fixtures', 'demand', 'nightly-burst.json');
 
 export const benchHelp = `Usage: warmpool bench [options]
 
@@ -35,9 +42,10 @@ checkout latency (in process and through the service, also from 10,000 samples w
 on-demand creation, job start latency with the scheduler (pool against create-per-job), job start with
 jobs arriving over time (Poisson, at 25/50/90% of the engine's job ceiling, against the bare exec),
 steady-state throughput of short jobs against the engine's create+start+remove ceiling, the CPU an idle
-full pool costs, pool bookkeeping at 100 to 10,000 containers, and a real test suite (CPython's regression tests, one module per job) run with the pool,
-with a container per job and on the host. Prints a table and writes the same figures as JSON. Leaves no
-container behind.
+full pool costs, pool bookkeeping at 100 to 10,000 containers, a real test suite (CPython's regression tests, one module per job) run with the pool,
+with a container per job and on the host, a demand trace (quiet, a nightly burst, quiet) replayed against
+fixed pools and a kind sized by demand, and what pausing idle containers costs a checkout and saves in CPU.
+Prints a table and writes the same figures as JSON. Leaves no container behind.
 
 Options:
   --backend docker|lxc   the engine (default docker)
@@ -52,6 +60,7 @@ Options:
   --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 12)
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
+  --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
   --skip PART,...        leave parts out: ${partIds.join(', ')}
   --quick                fewer samples, for a smoke run
@@ -93,6 +102,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     'scale-gets': { type: 'string' },
     'suite-modules': { type: 'string' },
     'suite-concurrency': { type: 'string' },
+    'demand-trace': { type: 'string' },
     out: { type: 'string' },
     skip: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -120,5 +130,6 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     suiteConcurrency: (values['suite-concurrency'] ?? (quick ? `${cores}` : `${cores},${2 * cores}`))
       .split(',')
       .map((value) => positiveInteger('suite-concurrency', value.trim(), 0)),
+    demandTrace: values['demand-trace'] ?? defaultDemandTrace,
   };
 }

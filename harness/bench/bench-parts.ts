@@ -39,6 +39,8 @@ export const partTitles: Record<PartId, string> = {
   idle: '6 idle cost',
   scale: '7 scale (fake factory)',
   'real-suite': '8 real test suite',
+  demand: '9 demand trace',
+  pause: '10 pause idle',
 };
 
 export interface Run {

@@ -15,8 +15,10 @@ import {
   type Measured,
   type Run,
 } from './bench-parts.js';
+import { demandPart } from './demand-part.js';
 import { partIds, type PartId } from './figures.js';
 import { openLoopPart } from './open-loop-part.js';
+import { pausePart } from './pause-part.js';
 import { realSuitePart } from './real-suite-part.js';
 import { throughputPart } from './throughput-part.js';
 import { describeMachine, watchLoad } from './machine.js';
@@ -60,6 +62,8 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       ['throughput', () => throughputPart(run)],
       ['scale', () => scalePart(run)],
       ['real-suite', () => realSuitePart(run)],
+      ['demand', () => demandPart(run)],
+      ['pause', () => pausePart(run)],
     ];
     for (const [id, measure] of steps) {
       const title = partTitles[id];
@@ -110,6 +114,7 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       suiteConcurrency: options.suiteConcurrency,
       quick: options.quick,
       skipped: partIds.filter((id) => options.skip.has(id)),
+      ...(options.skip.has('demand') ? {} : { demandTrace: options.demandTrace }),
     },
     parts,
   };

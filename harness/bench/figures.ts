@@ -1,7 +1,7 @@
 import type { Summary } from './stats.js';
 
 /** Every unit a figure may carry; the JSON and the table print them as they are. */
-export type Unit = 'ms' | 's' | 'containers/s' | 'ops/s' | 'ns/op' | 'x' | 'cpu ms' | '% of one core' | 'count';
+export type Unit = 'ms' | 's' | 'containers/s' | 'ops/s' | 'ns/op' | 'x' | 'cpu ms' | '% of one core' | 'count' | '%' | 'container-s' | 'core-s';
 
 /** One measured number. `value` is null when it could not be computed (a ratio to a part that was skipped). */
 export interface Figure {
@@ -24,6 +24,8 @@ export const partIds = [
   'idle',
   'scale',
   'real-suite',
+  'demand',
+  'pause',
 ] as const;
 export type PartId = (typeof partIds)[number];
 

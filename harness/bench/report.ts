@@ -13,6 +13,8 @@ export type BenchSettingsRecord = Pick<
 > & {
   readonly backend: string;
   readonly skipped: readonly string[];
+  /** The demand part's trace file, when that part ran. */
+  readonly demandTrace?: string;
 };
 
 /** What `warmpool bench` writes to `--out`: the same figures as the table. */
