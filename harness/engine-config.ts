@@ -16,6 +16,11 @@ export interface EngineConfig {
   readonly lxcPath: string;
   /** The LXC base container that pools clone. */
   readonly lxcBase: string;
+  /**
+   * The lab's Redis (`redis://:PASSWORD@host:port`, from WARMPOOL_REDIS_URL): absent when none was recorded. It
+   * carries a password: never log it or write it anywhere but where it came from (see lib/redact.ts).
+   */
+  readonly redisUrl?: string;
 }
 
 /** The package.json `name` that marks the package root. */
@@ -75,10 +80,12 @@ export function loadEngineConfig(options: { env?: NodeJS.ProcessEnv; root?: stri
   const file = readEnvFile(enginesEnvPath(env, root));
   const get = (key: string, fallback: string): string => env[key] ?? file[key] ?? fallback;
   const dockerHost = get('DOCKER_HOST', 'unix:///var/run/docker.sock');
+  const redisUrl = get('WARMPOOL_REDIS_URL', '');
   return {
     dockerSocket: dockerHost.replace(/^unix:\/\//, ''),
     dockerImage: get('WARMPOOL_DOCKER_IMAGE', 'warmpool/busybox:latest'),
     lxcPath: get('WARMPOOL_LXC_PATH', join(root, '.engines', 'lxc')),
     lxcBase: get('WARMPOOL_LXC_BASE', 'base-busybox'),
+    ...(redisUrl === '' ? {} : { redisUrl }),
   };
 }
