@@ -1,4 +1,5 @@
 import type { ContainerDescriptor } from '../../lib/container.js';
+import type { KindStatus } from '../../lib/kind.js';
 import { serviceErrorCodes } from './service-errors.js';
 
 /**
@@ -85,22 +86,9 @@ export interface ServiceStatus {
   readonly kinds: readonly ServiceKindStatus[];
 }
 
-/** One kind in `status`. */
-export interface ServiceKindStatus {
-  readonly name: string;
+/** One kind in `status`: the library's KindStatus, and the kind's backend. */
+export interface ServiceKindStatus extends KindStatus {
   readonly backend: 'docker' | 'lxc';
-  readonly ready: number;
-  /** The size its demand asks for now, within [min, max]. */
-  readonly target: number;
-  readonly min: number;
-  readonly max: number;
-  readonly creating: number;
-  readonly waiting: number;
-  readonly paused: number;
-  /** Age of its oldest ready container, in ms. */
-  readonly oldestAgeMs: number;
-  readonly held: number;
-  readonly rollingOver: boolean;
 }
 
 export interface ServiceErrorEntry {

@@ -3,32 +3,20 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
+import { FakeFactory } from '../../fixtures/fake-factory.js';
 import { eventually } from '../../fixtures/service/raw-client.js';
+import { startKindsService } from '../../fixtures/service/kinds-service.js';
 import { InvalidOptionError, UnknownKindError } from '../../lib/errors.js';
-import { HostPools } from '../../lib/host-pools.js';
-import { createLogger } from '../../lib/logger.js';
-import { PoolService } from '../../harness/service/pool-service.js';
 import { usePool } from '../../harness/testing/ava-pool.js';
 
 // usePool with `socket` and `kind`: a test file's containers of one kind, from a service of two kinds.
 
 const dir = mkdtempSync(join(tmpdir(), 'wp-ava-kinds-'));
 const socketPath = join(dir, 'pool.sock');
-const logger = createLogger({ level: 'silent' });
 const alpha = new FakeFactory({ plan: () => ({ kind: 'instant' }), namePrefix: 'alpha' });
 const beta = new FakeFactory({ plan: () => ({ kind: 'instant' }), namePrefix: 'beta' });
 // Listening before the file's hooks run (ava runs before hooks concurrently, usePool's connects in one).
-const service = new PoolService<FakeContainer>({
-  kinds: new HostPools<FakeContainer>({ alpha: { factory: alpha, min: 1 }, beta: { factory: beta, min: 1 } }, { logger }),
-  backend: 'docker',
-  poolId: 'unit',
-  socketPath,
-  describe: (container) => ({ backend: 'docker', id: container.id, name: container.name }),
-  logger,
-  shutdownTimeoutMs: 1000,
-});
-await service.listen();
+const { service } = await startKindsService({ alpha: { factory: alpha, min: 1 }, beta: { factory: beta, min: 1 } }, socketPath);
 
 const betas = usePool(test, { socket: socketPath, kind: 'beta' });
 const defaults = usePool(test, { socket: socketPath });

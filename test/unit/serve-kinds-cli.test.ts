@@ -2,11 +2,9 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostPools } from '../../lib/host-pools.js';
-import { createLogger } from '../../lib/logger.js';
-import { PoolService } from '../../harness/service/pool-service.js';
-import { instantFactory, type FakeContainer } from '../../fixtures/fake-factory.js';
+import { instantFactory } from '../../fixtures/fake-factory.js';
 import { eventually } from '../../fixtures/service/raw-client.js';
+import { startKindsService } from '../../fixtures/service/kinds-service.js';
 import { runMain } from '../helpers/cli.js';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -47,18 +45,7 @@ test('status lists every kind; get --kind takes from that kind; an unknown kind 
   const socketPath = join(dir, 'pool.sock');
   const alpha = instantFactory();
   const beta = instantFactory();
-  const logger = createLogger({ level: 'silent' });
-  const kinds = new HostPools<FakeContainer>({ alpha: { factory: alpha, min: 2, max: 5 }, beta: { factory: beta, min: 1, max: 3 } }, { logger });
-  const service = new PoolService<FakeContainer>({
-    kinds,
-    backend: 'docker',
-    poolId: 'unit',
-    socketPath,
-    describe: (container) => ({ backend: 'docker', id: container.id, name: container.name }),
-    logger,
-    shutdownTimeoutMs: 1000,
-  });
-  await service.listen();
+  const { service } = await startKindsService({ alpha: { factory: alpha, min: 2, max: 5 }, beta: { factory: beta, min: 1, max: 3 } }, socketPath);
   t.teardown(() => service.shutdown().then(() => undefined));
   await eventually(() => service.status().ready === 3);
 
