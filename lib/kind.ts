@@ -18,6 +18,8 @@ export interface KindSpec<C extends Container> {
   readonly max?: number;
   /** Quiet time before the target comes down toward `min`. Milliseconds; Infinity never shrinks. @default 300_000 */
   readonly idleTtlMs?: number;
+  /** The window the checkout rate is measured over (see DemandSizer). @default 60_000 */
+  readonly rateWindowMs?: number;
   /** Ready containers older than this are replaced (see PoolOptions.maxAgeMs). @default Infinity */
   readonly maxAgeMs?: number;
   /** Freeze ready containers while idle (see PoolOptions.pauseIdle). @default false */
@@ -88,7 +90,13 @@ export class Kind<C extends Container> {
     this.#spec = spec;
     this.#context = context;
     const min = spec.min ?? 1;
-    this.#sizer = new DemandSizer({ min, max: spec.max ?? Math.max(min, 4), idleTtlMs: spec.idleTtlMs ?? defaultIdleTtlMs, clock: context.clock });
+    this.#sizer = new DemandSizer({
+      min,
+      max: spec.max ?? Math.max(min, 4),
+      idleTtlMs: spec.idleTtlMs ?? defaultIdleTtlMs,
+      clock: context.clock,
+      ...(spec.rateWindowMs === undefined ? {} : { rateWindowMs: spec.rateWindowMs }),
+    });
     this.#pool = this.#newPool(spec, this.#sizer.target);
   }
 

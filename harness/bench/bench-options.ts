@@ -34,6 +34,8 @@ export interface BenchOptions {
 
 /** The demand part's trace unless --demand-trace names another: a quiet day, a nightly burst, quiet again. */
 export const defaultDemandTrace = join(packageRoot, 'fixtures', 'demand', 'nightly-burst.json');
+/** The same at half its length, for --quick. */
+export const quickDemandTrace = join(packageRoot, 'fixtures', 'demand', 'nightly-burst-quick.json');
 
 export const benchHelp = `Usage: warmpool bench [options]
 
@@ -60,7 +62,7 @@ Options:
   --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 12)
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
-  --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json)
+  --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
   --skip PART,...        leave parts out: ${partIds.join(', ')}
   --quick                fewer samples, for a smoke run
@@ -130,6 +132,6 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     suiteConcurrency: (values['suite-concurrency'] ?? (quick ? `${cores}` : `${cores},${2 * cores}`))
       .split(',')
       .map((value) => positiveInteger('suite-concurrency', value.trim(), 0)),
-    demandTrace: values['demand-trace'] ?? defaultDemandTrace,
+    demandTrace: values['demand-trace'] ?? (quick ? quickDemandTrace : defaultDemandTrace),
   };
 }

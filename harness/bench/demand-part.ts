@@ -14,6 +14,8 @@ import { ratio, summarize } from './stats.js';
  * under the quiet tail, so the shrink shows.
  */
 export const reactiveIdleTtlMs = 10_000;
+/** The rate window shrinks with the trace's time scale too: a minute would still remember the burst at the end. */
+export const reactiveRateWindowMs = 10_000;
 
 const strategyLabels = { peak: 'fixed pool sized for the peak', mean: 'fixed pool sized for the mean', reactive: 'reactive kind' } as const;
 type StrategyKey = keyof typeof strategyLabels;
@@ -40,7 +42,7 @@ export async function demandPart(run: Run): Promise<Measured> {
   const strategies: Record<StrategyKey, DemandStrategy> = {
     peak: { min: peakSize, max: peakSize, idleTtlMs: Infinity },
     mean: { min: fixedPoolSize(rates.meanPerSecond, creationMs), max: fixedPoolSize(rates.meanPerSecond, creationMs), idleTtlMs: Infinity },
-    reactive: { min: fixedPoolSize(quietest, creationMs), max: peakSize, idleTtlMs: reactiveIdleTtlMs },
+    reactive: { min: fixedPoolSize(quietest, creationMs), max: peakSize, idleTtlMs: reactiveIdleTtlMs, rateWindowMs: reactiveRateWindowMs },
   };
   const replays = {} as Record<StrategyKey, DemandReplay>;
   for (const key of ['peak', 'mean', 'reactive'] as const) {

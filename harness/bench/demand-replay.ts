@@ -11,6 +11,8 @@ export interface DemandStrategy {
   readonly min: number;
   readonly max: number;
   readonly idleTtlMs: number;
+  /** The sizer's checkout-rate window; its default (a minute) when undefined. */
+  readonly rateWindowMs?: number;
 }
 
 export interface DemandReplayOptions {
@@ -70,7 +72,7 @@ export async function replayDemand<C extends Container>(
   const stopFollowing = followAbort(options.signal, replay);
   const { signal } = replay;
   const host = new HostPools<C>(
-    { [kindName]: { factory, min: strategy.min, max: strategy.max, idleTtlMs: strategy.idleTtlMs, pool: { maxWorkers: workers } } },
+    { [kindName]: { factory, min: strategy.min, max: strategy.max, idleTtlMs: strategy.idleTtlMs, ...(strategy.rateWindowMs === undefined ? {} : { rateWindowMs: strategy.rateWindowMs }), pool: { maxWorkers: workers } } },
     { maxCreations: workers },
   );
   const pool = host.pool(kindName);
