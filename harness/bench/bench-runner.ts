@@ -73,8 +73,11 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       }
       context.signal.throwIfAborted();
       context.progress(`${title}...`);
+      const partStart = performance.now();
       try {
         run.parts.push({ id, title, ...(await measure()) });
+        // Each part's share of the run, so the bench's time budget can be kept part by part.
+        context.progress(`${title}: done in ${((performance.now() - partStart) / 1000).toFixed(1)} s`);
       } catch (error) {
         if (context.signal.aborted) throw error;
         failed = true;
