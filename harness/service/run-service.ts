@@ -4,6 +4,7 @@ import { createLogger, type PoolLogger } from '../../lib/logger.js';
 import type { RunnableContainer } from '../../lib/container.js';
 import { reapBackendOrphans, resolveBackendSettings, type BackendName, type BackendSettings } from '../backend.js';
 import { backendSettingsOfKind, kindSpecOf } from '../config/kind-spec.js';
+import { diffLabConfigs } from '../config/config-diff.js';
 import type { LabConfig } from '../config/lab-config.js';
 import { createServiceMetrics, startMetricsServer, type MetricsServer, type ServiceMetrics } from './metrics.js';
 import { PoolService, type ShutdownReport } from './pool-service.js';
@@ -148,9 +149,6 @@ function kindBackendsOf(config: LabConfig): Map<string, BackendName> {
   return new Map([...config.kinds].map(([name, kind]) => [name, kind.backend]));
 }
 
-/** Host settings a running service cannot change: a reload that changes them says so, and they wait for a restart. */
-const hostKeysFixedWhileRunning = ['poolId', 'socket', 'metricsPort', 'maxCreations', 'maxContainers', 'dockerSocket', 'lxcPath', 'maxConnections'] as const;
-
 /**
  * Applies a config read again: new kinds start (after reaping their pool ids), removed kinds drain, changed kinds
  * roll over, resized kinds are resized; containers handed out are kept. Resolves with the config now in force.
@@ -170,8 +168,9 @@ async function reload(
     logger.error(`reload: the config could not be loaded, nothing changed: ${errorMessage(error)}`);
     return current;
   }
-  const fixed = hostKeysFixedWhileRunning.filter((key) => next.host[key] !== current.host[key]);
-  if (fixed.length > 0) logger.warn(`reload: ${fixed.join(', ')} changed; that takes a restart, the running values stay`);
+  // The host's settings (socket, pool id, caps, limits, engines) are the service's own: they change with a restart.
+  const { hostChanged } = diffLabConfigs(current, next);
+  if (hostChanged.length > 0) logger.warn(`reload: host ${hostChanged.join(', ')} changed; that takes a restart, the running values stay`);
   const applied: LabConfig = { host: current.host, kinds: next.kinds };
   try {
     for (const kind of applied.kinds.values()) {
