@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   bench: () => import('./commands/bench.js'),
   faults: () => import('./commands/faults.js'),
   doctor: () => import('./commands/doctor.js'),
+  worker: () => import('./commands/worker.js'),
 };
 
 export const globalHelp = `Global options (any command, anywhere before \`--\`):

@@ -1,0 +1,57 @@
+import { open } from 'node:fs/promises';
+
+/**
+ * What of a job's stdout and stderr travels through Redis with its result. Redis holds the lab's queues in memory
+ * with `noeviction`: a job printing megabytes would fill it and stop every host, so each stream of each attempt
+ * travels up to a cap (its end, where the failure usually is), marked when cut. The whole logs stay in the
+ * worker's --out directory.
+ */
+
+/** Bytes of each stream of each attempt that travel with a result. */
+export const defaultOutputCapBytes = 64 * 1024;
+
+export interface CappedText {
+  /** The end of the text, at most the cap in UTF-8 bytes, never a character cut in two. */
+  readonly text: string;
+  /** Bytes cut from the front (0 when it fitted). */
+  readonly droppedBytes: number;
+}
+
+/** The last `maxBytes` bytes of `text` (UTF-8), starting on a whole character. */
+export function capOutput(text: string, maxBytes: number = defaultOutputCapBytes): CappedText {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return { text, droppedBytes: 0 };
+  let start = bytes.length - maxBytes;
+  // Continuation bytes are 10xxxxxx: step past them to the start of the next character.
+  while (start < bytes.length && ((bytes[start] ?? 0) & 0xc0) === 0x80) start++;
+  return { text: bytes.subarray(start).toString('utf8'), droppedBytes: start };
+}
+
+/** The first line of a log file written from a capped stream, saying what is missing and where the rest is. */
+export function truncationMarker(droppedBytes: number, wholeLogAt: string): string {
+  return `[warmpool: the first ${droppedBytes} bytes of this log were cut on its way through Redis; the whole log is at ${wholeLogAt}]\n`;
+}
+
+/**
+ * The end of a log file, capped like `capOutput`, read from the end so a huge log costs no more than the cap.
+ * A missing file reads as empty.
+ */
+export async function readCappedFile(path: string, maxBytes: number = defaultOutputCapBytes): Promise<CappedText> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return { text: '', droppedBytes: 0 };
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    let start = 0;
+    if (length < size) while (start < length && ((buffer[start] ?? 0) & 0xc0) === 0x80) start++;
+    return { text: buffer.subarray(start).toString('utf8'), droppedBytes: size - length + start };
+  } finally {
+    await handle.close();
+  }
+}
