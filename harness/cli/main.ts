@@ -15,6 +15,9 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   faults: () => import('./commands/faults.js'),
   doctor: () => import('./commands/doctor.js'),
   worker: () => import('./commands/worker.js'),
+  submit: () => import('./commands/submit.js'),
+  results: () => import('./commands/results.js'),
+  lab: () => import('./commands/lab.js'),
 };
 
 export const globalHelp = `Global options (any command, anywhere before \`--\`):

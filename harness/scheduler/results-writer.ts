@@ -20,8 +20,8 @@ export interface RunDescription {
   /** The suite file, as given on the command line. */
   readonly suiteFile?: string;
   readonly backend?: string;
-  /** `in-process` (a pool of its own) or `service` (a `warmpool serve` at `socket`). */
-  readonly source?: 'in-process' | 'service';
+  /** `in-process` (a pool of its own), `service` (a `warmpool serve` at `socket`) or `lab` (`warmpool submit`). */
+  readonly source?: 'in-process' | 'service' | 'lab';
   readonly socket?: string;
   /** The pool id: of the one in-process pool, or the host's of a config (each kind's is `<poolId>.<kind>`). */
   readonly poolId?: string;
@@ -33,6 +33,8 @@ export interface RunDescription {
   readonly checkoutTimeoutMs?: number;
   /** Set when the results were completed by `--resume`: how many runs the journal holds, this one included. */
   readonly runs?: number;
+  /** Set for a suite run in a lab: its id, the lab's prefix, the hosts that ran its jobs, its infrastructure retries. */
+  readonly lab?: { readonly suiteId: string; readonly prefix: string; readonly hosts: readonly string[]; readonly infraRetries: number };
 }
 
 /** What results.json holds. Paths are relative to the directory results.json is in. */
