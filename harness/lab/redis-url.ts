@@ -41,7 +41,8 @@ export function checkRedisUrl(url: string, source: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${source} must be a redis:// URL like redis://:PASSWORD@127.0.0.1:6379, got ${JSON.stringify(redactedUrl(url))}`);
+    // Not shown at all: a value that does not parse as a URL cannot be told apart from its password.
+    throw new UsageError(`${source} must be a redis:// URL like redis://:PASSWORD@127.0.0.1:6379; what was given does not parse as a URL (not shown: it may hold a password)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new UsageError(`${source} must be a redis:// (or rediss://) URL, got one of scheme ${JSON.stringify(parsed.protocol)}`);
