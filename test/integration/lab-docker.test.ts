@@ -150,12 +150,39 @@ test.serial('Redis restarted under a running suite: workers and the submitter re
   t.false(run.all?.includes(password), 'the Redis password is never printed');
 });
 
+test.serial('SIGTERM: a worker stops taking jobs, hands its running ones back after the grace period and exits 0; they run elsewhere, not as failures', async (t) => {
+  const out = join(workDir, 'drain-out');
+  // More jobs than h1 and h3 take at once (4 each), so h2 has some when it is told to stop.
+  const submit = runWarmpool(['submit', await writeSuite('drain', 12, 4), '--prefix', prefix, '--out', out], url);
+  const draining = worker('h2');
+  await until('h2 running jobs', () => jobsInFlight(draining, 'drain-').length >= 1);
+  draining.kill('SIGTERM');
+  const exit = await draining.exited;
+  t.is(exit.code, 0, draining.stderr());
+  // Jobs it had when the grace period (2 s of their 4) ran out: the ones it took until the signal came.
+  const handedBack = draining.events.filter((event) => event['event'] === 'job-handed-back').map((event) => String(event['job']));
+  t.true(handedBack.length >= 1, JSON.stringify(draining.events));
+  t.deepEqual(jobsInFlight(draining, 'drain-'), [], 'every job it took ended or went back to its queue');
+  t.like(draining.events.at(-1), { event: 'stopped', handedBack: handedBack.length, leftBehind: [] });
+
+  const run = await submit;
+  t.is(run.exitCode, 0, run.all);
+  const document = await results(out);
+  t.like(document.totals, { jobs: 12, passed: 12, failed: 0, error: 0, attempts: 12 });
+  for (const name of handedBack) {
+    const job = document.jobs.find((entry) => entry.name === name);
+    t.like(job, { status: 'passed', attempts: 1, infraRetries: 1 }, name);
+    t.like(job?.deliveries, [{ host: 'h2', outcome: 'handed-back' }, { outcome: 'ran' }]);
+  }
+  await start('h2');
+});
+
 test.serial('30 jobs on three workers, one SIGKILLed mid-run: every job passes, its jobs ran again elsewhere as infra retries, nothing is left', async (t) => {
   const out = join(workDir, 'kill-out');
   const submit = runWarmpool(['submit', await writeSuite('kill', 30, 2), '--prefix', prefix, '--out', out], url);
   const victim = worker('h3');
-  await until('h3 running jobs', () => jobsInFlight(victim).length >= 2);
-  const lostJobs = jobsInFlight(victim);
+  await until('h3 running jobs', () => jobsInFlight(victim, 'kill-').length >= 2);
+  const lostJobs = jobsInFlight(victim, 'kill-');
   victim.kill('SIGKILL');
   const killedAt = Date.now();
   await victim.exited;
@@ -170,7 +197,7 @@ test.serial('30 jobs on three workers, one SIGKILLed mid-run: every job passes, 
   const delays: number[] = [];
   for (const name of lostJobs) {
     const job = document.jobs.find((entry) => entry.name === name);
-    t.like(job, { status: 'passed', attempts: 1 }, `${name}: not a failure, not a test retry`);
+    t.like(job, { status: 'passed', attempts: 1 }, `${name}: not a failure, not a test retry; h3's events: ${JSON.stringify(victim.events)}`);
     t.true((job?.infraRetries ?? 0) >= 1, `${name} shows an infrastructure retry`);
     t.like(job?.deliveries[0], { host: 'h3', outcome: 'lost' });
     const rerun = job?.deliveries.at(-1);
