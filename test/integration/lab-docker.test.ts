@@ -48,15 +48,20 @@ async function start(id: string): Promise<WorkerProcess> {
   return started;
 }
 
-async function writeSuite(name: string, jobs: number, seconds: number): Promise<string> {
+/** Jobs that print their kind's mark and sleep, alternately of kind alpha and beta; `longSeconds` adds a long one. */
+async function writeSuite(name: string, jobs: number, seconds: number, longSeconds?: number): Promise<string> {
+  const job = (jobName: string, kind: string, sleep: number) => ({
+    name: jobName,
+    kind,
+    command: ['/bin/sh', '-c', `echo "kind $KIND_MARK"; sleep ${sleep}`],
+    timeoutMs: 60_000,
+  });
   const suite = {
     name,
-    jobs: Array.from({ length: jobs }, (_, index) => ({
-      name: `${name}-${index}`,
-      kind: index % 2 === 0 ? 'alpha' : 'beta',
-      command: ['/bin/sh', '-c', `echo "kind $KIND_MARK"; sleep ${seconds}`],
-      timeoutMs: 60_000,
-    })),
+    jobs: [
+      ...(longSeconds === undefined ? [] : [job(`${name}-long`, 'alpha', longSeconds)]),
+      ...Array.from({ length: jobs }, (_, index) => job(`${name}-${index}`, index % 2 === 0 ? 'alpha' : 'beta', seconds)),
+    ],
   };
   const path = join(workDir, `${name}.json`);
   await writeFile(path, JSON.stringify(suite));
@@ -136,24 +141,38 @@ test.serial('a bad suite is refused at submit, saying why, and nothing is enqueu
   for (const output of [refusedKind.all, refusedField.all]) t.false(output?.includes(password), 'the Redis password is never printed');
 });
 
-test.serial('Redis restarted under a running suite: workers and the submitter reconnect and carry on', async (t) => {
+test.serial('Redis restarted under a running suite: workers and the submitter reconnect and carry on; a long job is not taken for dead', async (t) => {
   const out = join(workDir, 'restart-out');
-  const submit = runWarmpool(['submit', await writeSuite('restart', 8, 2), '--prefix', prefix, '--out', out], url);
+  // The long job runs more than twice the lock duration (5 s): its lock is renewed, it runs once.
+  const submit = runWarmpool(['submit', await writeSuite('restart', 8, 2, 11), '--prefix', prefix, '--out', out], url);
   await until('jobs running', () => hostIds.some((id) => jobsInFlight(worker(id)).length > 0));
   await restartFixtureRedis(url);
   const run = await submit;
   t.is(run.exitCode, 0, run.all);
   const document = await results(out);
-  t.is(document.jobs.length, 8);
-  t.deepEqual(document.totals, { ...document.totals, jobs: 8, passed: 8, failed: 0, error: 0, timeout: 0, cancelled: 0 });
+  t.is(document.jobs.length, 9);
+  t.like(document.totals, { jobs: 9, passed: 9, failed: 0, error: 0, timeout: 0, cancelled: 0, attempts: 9 });
   await assertRanInItsKind(t, out, document.jobs);
+  t.deepEqual(
+    document.jobs.filter((job) => job.infraRetries > 0 || job.deliveries.length !== 1).map((job) => job.name),
+    [],
+    'no job ran twice: neither the restart nor the long run made a lock expire',
+  );
+  t.true((document.jobs.find((job) => job.name === 'restart-long')?.runMs ?? 0) >= 11_000);
   t.false(run.all?.includes(password), 'the Redis password is never printed');
 });
 
 test.serial('SIGTERM: a worker stops taking jobs, hands its running ones back after the grace period and exits 0; they run elsewhere, not as failures', async (t) => {
   const out = join(workDir, 'drain-out');
   // More jobs than h1 and h3 take at once (4 each), so h2 has some when it is told to stop.
-  const submit = runWarmpool(['submit', await writeSuite('drain', 12, 4), '--prefix', prefix, '--out', out], url);
+  const detached = await runWarmpool(['submit', await writeSuite('drain', 12, 4), '--prefix', prefix, '--detach'], url);
+  t.is(detached.exitCode, 0, detached.all);
+  const suiteId = detached.stdout.trim();
+  t.regex(suiteId, /^[a-z0-9]+-[0-9a-f]{8}$/, 'with --detach, stdout is the suite id alone');
+  const early = await runWarmpool(['results', suiteId, '--prefix', prefix, '--no-wait', '--out', out], url);
+  t.is(early.exitCode, 1, early.all);
+  t.regex(early.stdout, new RegExp(`suite ${suiteId} \\(drain\\): \\d+ of 12 jobs done; pending: `));
+  const submit = runWarmpool(['results', suiteId, '--prefix', prefix, '--out', out], url);
   const draining = worker('h2');
   await until('h2 running jobs', () => jobsInFlight(draining, 'drain-').length >= 1);
   draining.kill('SIGTERM');
