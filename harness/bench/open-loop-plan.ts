@@ -30,15 +30,15 @@ export interface OpenLoopBudget {
 }
 
 /**
- * Per run: about 9 s of arrivals per load and source, 30 to 300 jobs, at most 15 s. On Docker (ceiling near
- * 8/s) that is 30, 36 and 65 jobs, about 33 s of arrivals per source; on LXC (near 40/s) 90, 180 and 300, the
- * cap keeping the busiest load to under 9 s. (Shorter than it was, so the whole bench keeps to its 8 minutes
- * with the demand and pause parts.)
+ * Per run: about 7 s of arrivals per load and source, 24 to 240 jobs, at most 12 s. On Docker (ceiling near
+ * 8/s) that is 24, 28 and 50 jobs, about 26 s of arrivals per source; on LXC (near 40/s) 70, 140 and 240, the
+ * cap keeping the busiest load to under 7 s. (Shorter than it was, so the whole bench keeps to its 8 minutes
+ * with the demand, pause and lab parts.)
  */
 export function openLoopBudget(quick: boolean): OpenLoopBudget {
   return quick
     ? { windowMs: 4_000, minJobs: 12, maxWindowMs: 6_000, maxJobs: 80 }
-    : { windowMs: 9_000, minJobs: 30, maxWindowMs: 15_000, maxJobs: 300 };
+    : { windowMs: 7_000, minJobs: 24, maxWindowMs: 12_000, maxJobs: 240 };
 }
 
 /** Each load's schedule at `share × ceilingPerSecond`, seeded by its share so every run replays the same one. */

@@ -32,7 +32,7 @@ function traceError(t: ExecutionContext, value: unknown): DemandTraceError {
 }
 
 for (const [file, least, most] of [
-  [defaultDemandTrace, 30_000, 45_000],
+  [defaultDemandTrace, 25_000, 40_000],
   [quickDemandTrace, 20_000, 25_000],
 ] as const) {
   test(`the trace ${file.split('/').at(-1) ?? ''} is valid, lasts ${least / 1000} to ${most / 1000} s and has a burst well above its mean`, (t) => {
