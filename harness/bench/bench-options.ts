@@ -30,6 +30,10 @@ export interface BenchOptions {
   readonly suiteConcurrency: readonly number[];
   /** Demand part: the trace file it replays (phases of Poisson checkouts). */
   readonly demandTrace: string;
+  /** Lab part: jobs each worker count drains. */
+  readonly labJobs: number;
+  /** Lab part: the worker counts it measures, in order; the most workers give the headline dispatch figures. */
+  readonly labWorkers: readonly number[];
 }
 
 /** The demand part's trace unless --demand-trace names another: a quiet day, a nightly burst, quiet again. */
@@ -46,8 +50,11 @@ jobs arriving over time (Poisson, at 25/50/90% of the engine's job ceiling, agai
 steady-state throughput of short jobs against the engine's create+start+remove ceiling, the CPU an idle
 full pool costs, pool bookkeeping at 100 to 10,000 containers, a real test suite (CPython's regression tests, one module per job) run with the pool,
 with a container per job and on the host, a demand trace (quiet, a nightly burst, quiet) replayed against
-fixed pools and a kind sized by demand, and what pausing idle containers costs a checkout and saves in CPU.
-Prints a table and writes the same figures as JSON. Leaves no container behind.
+fixed pools and a kind sized by demand, what pausing idle containers costs a checkout and saves in CPU, and
+whether the lab scales: warmpool workers on Redis (BullMQ) with instant containers, 1 to 20 of them draining
+50 ms jobs, against the ideal, and the dispatch latency from enqueue to start (needs the Redis of
+\`npm run engines\`, or WARMPOOL_REDIS_URL). Prints a table and writes the same figures as JSON. Leaves no
+container behind.
 
 Options:
   --backend docker|lxc   the engine (default docker)
@@ -63,6 +70,8 @@ Options:
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
   --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json)
+  --lab-jobs N           lab part: jobs each worker count drains (default 2000; --quick 500)
+  --lab-workers A,B,C    lab part: worker counts, each taking 4 jobs at once (default 1,5,20)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
   --skip PART,...        leave parts out: ${partIds.join(', ')}
   --quick                fewer samples, for a smoke run
@@ -105,6 +114,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     'suite-modules': { type: 'string' },
     'suite-concurrency': { type: 'string' },
     'demand-trace': { type: 'string' },
+    'lab-jobs': { type: 'string' },
+    'lab-workers': { type: 'string' },
     out: { type: 'string' },
     skip: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -133,5 +144,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       .split(',')
       .map((value) => positiveInteger('suite-concurrency', value.trim(), 0)),
     demandTrace: values['demand-trace'] ?? (quick ? quickDemandTrace : defaultDemandTrace),
+    labJobs: positiveInteger('lab-jobs', values['lab-jobs'], quick ? 500 : 2_000),
+    labWorkers: (values['lab-workers'] ?? '1,5,20').split(',').map((value) => positiveInteger('lab-workers', value.trim(), 0)),
   };
 }

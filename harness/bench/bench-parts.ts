@@ -41,6 +41,7 @@ export const partTitles: Record<PartId, string> = {
   'real-suite': '8 real test suite',
   demand: '9 demand trace',
   pause: '10 pause idle',
+  lab: '11 lab on Redis (fake factory)',
 };
 
 export interface Run {

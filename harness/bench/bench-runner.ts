@@ -17,6 +17,7 @@ import {
 } from './bench-parts.js';
 import { demandPart } from './demand-part.js';
 import { partIds, type PartId } from './figures.js';
+import { labPart } from './lab-part.js';
 import { openLoopPart } from './open-loop-part.js';
 import { pausePart } from './pause-part.js';
 import { realSuitePart } from './real-suite-part.js';
@@ -25,6 +26,9 @@ import { describeMachine, watchLoad } from './machine.js';
 import { reportSchema, type BenchReport } from './report.js';
 
 export type { BenchRunContext } from './bench-parts.js';
+
+/** Parts that make no container on the engine: the warm-up creation is not needed for them. */
+const engineFreeParts: ReadonlySet<PartId> = new Set(['scale', 'lab']);
 
 /** The pool ids of a run: the in-process pools' and the service's, both reaped at the end. */
 export function benchPoolIds(pid = process.pid): { local: string; service: string } {
@@ -45,7 +49,7 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
   const machine = await describeMachine(settings);
   let failed = false;
   try {
-    if (partIds.some((id) => id !== 'scale' && !options.skip.has(id))) {
+    if (partIds.some((id) => !engineFreeParts.has(id) && !options.skip.has(id))) {
       context.progress('warm-up: one unmeasured creation (image check, caches)');
       const warmUp = await run.factory.createContainer({ signal: context.signal });
       await warmUp.destroy();
@@ -64,6 +68,7 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       ['real-suite', () => realSuitePart(run)],
       ['demand', () => demandPart(run)],
       ['pause', () => pausePart(run)],
+      ['lab', () => labPart(run)],
     ];
     for (const [id, measure] of steps) {
       const title = partTitles[id];
@@ -118,6 +123,7 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       quick: options.quick,
       skipped: partIds.filter((id) => options.skip.has(id)),
       ...(options.skip.has('demand') ? {} : { demandTrace: options.demandTrace }),
+      ...(options.skip.has('lab') ? {} : { labJobs: options.labJobs, labWorkers: options.labWorkers }),
     },
     parts,
   };

@@ -1,7 +1,7 @@
 import type { Summary } from './stats.js';
 
 /** Every unit a figure may carry; the JSON and the table print them as they are. */
-export type Unit = 'ms' | 's' | 'containers/s' | 'ops/s' | 'ns/op' | 'x' | 'cpu ms' | '% of one core' | 'count' | '%' | 'container-s' | 'core-s';
+export type Unit = 'ms' | 's' | 'containers/s' | 'ops/s' | 'ns/op' | 'x' | 'cpu ms' | '% of one core' | 'count' | '%' | 'container-s' | 'core-s' | 'per job';
 
 /** One measured number. `value` is null when it could not be computed (a ratio to a part that was skipped). */
 export interface Figure {
@@ -26,6 +26,7 @@ export const partIds = [
   'real-suite',
   'demand',
   'pause',
+  'lab',
 ] as const;
 export type PartId = (typeof partIds)[number];
 

@@ -15,6 +15,9 @@ export type BenchSettingsRecord = Pick<
   readonly skipped: readonly string[];
   /** The demand part's trace file, when that part ran. */
   readonly demandTrace?: string;
+  /** The lab part's jobs per worker count and its worker counts, when that part ran. */
+  readonly labJobs?: number;
+  readonly labWorkers?: readonly number[];
 };
 
 /** What `warmpool bench` writes to `--out`: the same figures as the table. */

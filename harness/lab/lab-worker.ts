@@ -33,6 +33,12 @@ export interface LabWorkerOptions {
   readonly say: (line: string) => void;
   /** Events for machines (JSON lines on stdout). */
   readonly emit: (event: Record<string, unknown>) => void;
+  /**
+   * The host's pools when the caller makes them (the bench: in-memory containers, no engine), one kind per kind
+   * of the config; taken over (cleaned up at shutdown). Nothing is then reaped on the engines at start.
+   * @default the config's kinds on their engines
+   */
+  readonly pools?: HostPools<RunnableContainer>;
 }
 
 export interface LabWorkerReport {
@@ -106,10 +112,8 @@ export class LabWorker {
     try {
       // Before reaping: a live worker with this id (and so maybe these pool ids) must not lose its containers.
       await registry.claim();
-      await reapKilledWorkers(config, options.say);
-      const specs = new Map<string, KindSpec<RunnableContainer>>();
-      for (const [name, kind] of config.kinds) specs.set(name, kindSpecOf(kind, config.host));
-      const source = new HostSource(new HostPools<RunnableContainer>(specs, { maxCreations: config.host.maxCreations, maxContainers: config.host.maxContainers }));
+      if (options.pools === undefined) await reapKilledWorkers(config, options.say);
+      const source = new HostSource(options.pools ?? hostPoolsOf(config));
       worker = new LabWorker(options, source, redis, registry);
       try {
         await registry.register();
@@ -212,6 +216,13 @@ export class LabWorker {
     this.#redis.disconnect();
     return { handedBack: this.#handedBack.length, leftBehind: [...leftBehind, ...notRemoved] };
   }
+}
+
+/** The config's kinds as pools on their engines. */
+function hostPoolsOf(config: LabConfig): HostPools<RunnableContainer> {
+  const specs = new Map<string, KindSpec<RunnableContainer>>();
+  for (const [name, kind] of config.kinds) specs.set(name, kindSpecOf(kind, config.host));
+  return new HostPools<RunnableContainer>(specs, { maxCreations: config.host.maxCreations, maxContainers: config.host.maxContainers });
 }
 
 /** Removes the containers of the config's pool ids whose creating process is gone: a killed worker's. */
