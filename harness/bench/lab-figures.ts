@@ -38,7 +38,7 @@ export function labStepFigures(step: LabStepResult, goalAt: number): Figure[] {
     figure(`${key}.dispatch.p50Ms`, `${who}: enqueue to start, one job at a time, p50`, dispatch.p50, 'ms'),
     figure(`${key}.dispatch.p99Ms`, `${who}: enqueue to start, one job at a time, p99`, dispatch.p99, 'ms'),
     figure(`${key}.redisRoundTripsPerJob`, `${who}: Redis round trips per job`, step.redis.roundTrips / step.jobs, 'per job'),
-    figure(`${key}.processCpuMsPerJob`, `${who}: CPU of this process per job`, step.processCpuMs / step.jobs, 'cpu ms'),
+    figure(`${key}.processCpuMsPerJob`, `${who}: CPU of this process (hosts, submitter) per job`, step.processCpuMs / step.jobs, 'cpu ms'),
     figure(`${key}.redisCpuMsPerJob`, `${who}: CPU of Redis per job`, step.redisCpuMs / step.jobs, 'cpu ms'),
     figure(`${key}.eventLoopBusy`, `${who}: this process's event loop busy during the drain`, step.eventLoopUtilization * 100, '%'),
   ];

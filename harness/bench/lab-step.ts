@@ -91,6 +91,8 @@ export async function runLabStep(options: LabStepOptions): Promise<LabStepResult
       emit: watch.emit,
       say: (line) => said.push(redactText(line)),
     });
+    // What the hosts said while starting (each its kinds) is no trouble; from here on it may be.
+    said.length = 0;
     const slots = options.workers * options.concurrency;
     /** Runs a suite to its end: every job ended passed, and BullMQ completed the suite. */
     const finish = async (suiteId: string, jobs: number, timeoutMs: number, what: string): Promise<void> => {
