@@ -166,8 +166,9 @@ test.serial('Redis restarted under a running suite: workers and the submitter re
 
 test.serial('SIGTERM: a worker stops taking jobs, hands its running ones back after the grace period and exits 0; they run elsewhere, not as failures', async (t) => {
   const out = join(workDir, 'drain-out');
-  // More jobs than h1 and h3 take at once (4 each), so h2 has some when it is told to stop.
-  const detached = await runWarmpool(['submit', await writeSuite('drain', 12, 4), '--prefix', prefix, '--detach'], url);
+  // More jobs than h1 and h3 take at once (4 each), so h2 has some when it is told to stop. Each runs 10 s: the
+  // signal may reach h2 seconds after its jobs started on a loaded machine, and they must outlast its 2 s grace.
+  const detached = await runWarmpool(['submit', await writeSuite('drain', 12, 10), '--prefix', prefix, '--detach'], url);
   t.is(detached.exitCode, 0, detached.all);
   const suiteId = detached.stdout.trim();
   t.regex(suiteId, /^[a-z0-9]+-[0-9a-f]{8}$/, 'with --detach, stdout is the suite id alone');
@@ -180,7 +181,7 @@ test.serial('SIGTERM: a worker stops taking jobs, hands its running ones back af
   draining.kill('SIGTERM');
   const exit = await draining.exited;
   t.is(exit.code, 0, draining.stderr());
-  // Jobs it had when the grace period (2 s of their 4) ran out: the ones it took until the signal came.
+  // Jobs it had when the grace period (2 s of their 10) ran out: the ones it took until the signal came.
   const handedBack = draining.events.filter((event) => event['event'] === 'job-handed-back').map((event) => String(event['job']));
   t.true(handedBack.length >= 1, JSON.stringify(draining.events));
   t.deepEqual(jobsInFlight(draining, 'drain-'), [], 'every job it took ended or went back to its queue');

@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../../lib/errors.js';
-import { redactText } from '../../../lib/redact.js';
-import { followSuiteRun } from '../../lab/follow-suite-run.js';
 import { RedisUnavailableError, SuiteNotFoundError } from '../../lab/lab-errors.js';
 import { labFlags, labFlagsHelp, labTarget } from '../../lab/lab-flags.js';
 import { checkSuiteId } from '../../lab/lab-keys.js';
@@ -9,7 +7,7 @@ import { probeRedis } from '../../lab/redis-client.js';
 import { pendingStates, readSuite } from '../../lab/suite-watch.js';
 import { defaultOutDir } from '../../scheduler/run-settings.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
-import { interruptOnSignals } from '../interrupt.js';
+import { followLabSuite } from '../follow-lab-suite.js';
 
 const help = `Usage: warmpool results SUITE_ID [--redis URL] [--out DIR] [--no-wait]
 
@@ -66,29 +64,15 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     }
     io.stdout.write(`${line}; waiting\n`);
   }
-  const controller = new AbortController();
-  const stopListening = interruptOnSignals(controller, io, {
-    stopping: (signal) => `warmpool results: ${signal}: no longer waiting; suite ${suiteId} goes on in the lab`,
-    quitting: () => 'warmpool results: quitting',
-    quitExitCode: 130,
-  });
-  try {
-    const { result } = await followSuiteRun({
-      redisUrl: url,
-      prefix: target.prefix,
-      data,
-      outDir: values.out ?? defaultOutDir,
-      stream: io.stdout,
-      say: (line) => io.stderr.write(`warmpool results: ${redactText(line)}\n`),
-      signal: controller.signal,
-    });
-    return result.totals.passed === result.totals.jobs ? exitCodes.ok : exitCodes.failure;
-  } catch (error) {
-    if (controller.signal.aborted) return 130;
-    throw error;
-  } finally {
-    stopListening();
-  }
+  return followLabSuite(
+    'results',
+    io,
+    {
+      stopping: (signal) => `warmpool results: ${signal}: no longer waiting; suite ${suiteId} goes on in the lab`,
+      quitting: () => 'warmpool results: quitting',
+    },
+    { redisUrl: url, prefix: target.prefix, data, outDir: values.out ?? defaultOutDir },
+  );
 }
 
 export const command: CliCommand = {

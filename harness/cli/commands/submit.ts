@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
 import { errorMessage, InvalidOptionError } from '../../../lib/errors.js';
-import { redactText } from '../../../lib/redact.js';
-import { followSuiteRun } from '../../lab/follow-suite-run.js';
 import { readHosts } from '../../lab/host-registry.js';
 import { NoDefaultKindError, NoLiveHostError, RedisUnavailableError } from '../../lab/lab-errors.js';
 import { labFlags, labFlagsHelp, labTarget } from '../../lab/lab-flags.js';
@@ -13,7 +11,7 @@ import { defaultOutDir } from '../../scheduler/run-settings.js';
 import { UnknownJobKindError } from '../../scheduler/scheduler-errors.js';
 import { loadSuiteFile, type Suite } from '../../scheduler/suite.js';
 import { exitCodes, UsageError, type CliCommand, type CliIo } from '../command.js';
-import { interruptOnSignals } from '../interrupt.js';
+import { followLabSuite } from '../follow-lab-suite.js';
 
 const help = `Usage: warmpool submit SUITE.json [--redis URL] [--detach] [--out DIR]
 
@@ -106,31 +104,16 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     registry.disconnect();
   }
 
-  const controller = new AbortController();
-  const stopListening = interruptOnSignals(controller, io, {
-    stopping: (signal) => `warmpool submit: ${signal}: no longer following; suite ${suiteId} goes on in the lab (\`warmpool results ${suiteId}\`)`,
-    quitting: () => `warmpool submit: quitting; \`warmpool results ${suiteId}\` fetches the results`,
-    quitExitCode: 130,
-  });
-  try {
-    const { data } = await readSuite(url, target.prefix, suiteId);
-    const { result } = await followSuiteRun({
-      redisUrl: url,
-      prefix: target.prefix,
-      data,
-      outDir: args.out ?? defaultOutDir,
-      suiteFile: args.suiteFile,
-      stream: io.stdout,
-      say: (line) => io.stderr.write(`warmpool submit: ${redactText(line)}\n`),
-      signal: controller.signal,
-    });
-    return result.totals.passed === result.totals.jobs ? exitCodes.ok : exitCodes.failure;
-  } catch (error) {
-    if (controller.signal.aborted) return 130;
-    throw error;
-  } finally {
-    stopListening();
-  }
+  const { data } = await readSuite(url, target.prefix, suiteId);
+  return followLabSuite(
+    'submit',
+    io,
+    {
+      stopping: (signal) => `warmpool submit: ${signal}: no longer following; suite ${suiteId} goes on in the lab (\`warmpool results ${suiteId}\`)`,
+      quitting: () => `warmpool submit: quitting; \`warmpool results ${suiteId}\` fetches the results`,
+    },
+    { redisUrl: url, prefix: target.prefix, data, outDir: args.out ?? defaultOutDir, suiteFile: args.suiteFile },
+  );
 }
 
 export const command: CliCommand = {
