@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { JobResult } from '../scheduler/job-result.js';
+import { resultWithoutAttempt, type JobResult } from '../scheduler/job-result.js';
 import { suiteTotals, type SuiteResult } from '../scheduler/scheduler.js';
 import type { LabJobResult, LabSuiteData } from './lab-job.js';
 import { labTiming } from './lab-timing.js';
@@ -14,25 +14,7 @@ export function labFailureResult(name: string, kind: string, failedReason: strin
   const reason = /stalled more than allowable limit/.test(failedReason)
     ? `its host died under it ${labTiming.maxStalledCount + 1} times; the lab stopped running it again (a job that kills its hosts would take them all down)`
     : `the lab could not run it: ${failedReason}`;
-  return {
-    name,
-    kind,
-    status: 'error',
-    exitCode: null,
-    reason,
-    attempts: 0,
-    waitMs: 0,
-    runMs: 0,
-    stdout: null,
-    stderr: null,
-    artifacts: [],
-    history: [],
-    host: '',
-    workerOut: '',
-    infraRetries: 0,
-    deliveries: [],
-    outputs: [],
-  };
+  return { ...resultWithoutAttempt(name, 'error', reason, kind), kind, host: '', workerOut: '', infraRetries: 0, deliveries: [], outputs: [] };
 }
 
 /** A lab job's result as results.json and junit.xml have it: its logs in files of OUT, its last output for junit. */
