@@ -106,10 +106,7 @@ export class ConfigFileError extends UsageError {
   }
 }
 
-/** Whether a parsed config file has the host/kinds shape; today's flat shape (backend, size, …) has neither key. */
-export function isLabConfigShape(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && (Object.hasOwn(value, 'kinds') || Object.hasOwn(value, 'host'));
-}
+export { isLabConfigShape } from './lab-config-shape.js';
 
 /** The kind a request naming none gets: the file's first. */
 export function defaultKindName(config: LabConfig): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isLabConfigShape, loadLabConfig, type LabConfig } from '../config/lab-config.js';
+import { isLabConfigShape } from '../config/lab-config-shape.js';
+import type { LabConfig } from '../config/lab-config.js';
 import { labConfigFromServiceConfig } from '../config/one-kind-config.js';
 import { UsageError } from '../usage-error.js';
 import { parseServeArgs } from './service-config.js';
@@ -21,7 +22,7 @@ export type ServeInvocation =
  * nothing else on the command line then) or today's flags, optionally with a flat config file, which make one kind.
  * Either way the service runs from a LabConfig, and a reload reads it again the same way.
  */
-export function parseServeInvocation(args: string[], env: NodeJS.ProcessEnv = process.env): ServeInvocation {
+export async function parseServeInvocation(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeInvocation> {
   if (args.includes('--print-schema')) {
     if (args.length > 1) throw new UsageError('--print-schema takes no other option');
     return { printSchema: true };
@@ -32,6 +33,8 @@ export function parseServeInvocation(args: string[], env: NodeJS.ProcessEnv = pr
     if (others.length > 0) {
       throw new UsageError(`${labFile} is a host config of kinds: everything is set in it, so ${others[0] ?? ''} cannot be given too`);
     }
+    // The schema (zod) is loaded only for a host config file.
+    const { loadLabConfig } = await import('../config/lab-config.js');
     const load = (): LabConfig => loadLabConfig(labFile, env);
     return { printSchema: false, config: load(), load };
   }

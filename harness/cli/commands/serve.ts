@@ -1,6 +1,5 @@
 import { BackendError, errorMessage } from '../../../lib/errors.js';
 import type { ShutdownReport } from '../../service/pool-service.js';
-import { labConfigJsonSchema } from '../../config/lab-config.js';
 import { runService } from '../../service/run-service.js';
 import { parseServeInvocation } from '../../service/serve-invocation.js';
 import { serviceDefaults } from '../../service/service-config.js';
@@ -98,8 +97,9 @@ export const command: CliCommand = {
   summary: 'Run the pool service (one shared pool per host, on a unix socket)',
   help,
   async run(args, io) {
-    const invocation = parseServeInvocation(args);
+    const invocation = await parseServeInvocation(args);
     if (invocation.printSchema) {
+      const { labConfigJsonSchema } = await import('../../config/lab-config.js');
       io.stdout.write(`${JSON.stringify(labConfigJsonSchema(), null, 2)}\n`);
       return exitCodes.ok;
     }
