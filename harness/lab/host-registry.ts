@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isProcessAlive } from '../../lib/backends/owner.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { errorMessage, WarmpoolError } from '../../lib/errors.js';
 import { registryKeys } from './lab-keys.js';
@@ -123,7 +124,7 @@ export class HostRegistry {
       const entry = await redis.hgetall(registryKeys.host(prefix, id));
       const pid = Number(entry['pid']);
       const sameMachine = entry['hostname'] === this.#hostname;
-      const pidAlive = this.#options.pidAlive ?? defaultPidAlive;
+      const pidAlive = this.#options.pidAlive ?? isProcessAlive;
       if (!sameMachine || pidAlive(pid)) throw new HostIdTakenError(id, { hostname: entry['hostname'] ?? '?', pid });
     }
   }
@@ -192,16 +193,6 @@ export class HostRegistry {
       if (!this.#failing) this.#options.onTrouble?.(`heartbeat of host ${id} failed (${errorMessage(error)}); retrying every ${labTiming.heartbeatMs} ms`);
       this.#failing = true;
     }
-  }
-}
-
-function defaultPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
