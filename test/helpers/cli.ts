@@ -18,3 +18,13 @@ export async function runMain(args: string[]): Promise<CliOutcome> {
   const code = await main(args, { stdout, stderr });
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
+
+/** Streams for a command run directly: stdout is drained and dropped, stderr is kept for `err()`. */
+export function stderrCapturingIo(): { stdout: PassThrough; stderr: PassThrough; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const chunks: Buffer[] = [];
+  stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stdout.resume();
+  return { stdout, stderr, err: () => Buffer.concat(chunks).toString('utf8') };
+}

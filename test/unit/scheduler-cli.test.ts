@@ -3,24 +3,17 @@ import test from 'ava';
 import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { UsageError } from '../../harness/cli/command.js';
 import { parseRunArguments } from '../../harness/cli/commands/run.js';
 import { main } from '../../harness/cli/main.js';
 import { journalFileName, journalVersion, type JournalRunEntry } from '../../harness/scheduler/journal.js';
 import { resolveRunSettings } from '../../harness/scheduler/run-settings.js';
 import { defaultCheckoutTimeoutMs } from '../../harness/scheduler/scheduler.js';
+import { stderrCapturingIo } from '../helpers/cli.js';
 
 const invalidSuite = new URL('../../fixtures/suites/invalid-timeout.json', import.meta.url).pathname;
 
-function io(): { stdout: PassThrough; stderr: PassThrough; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks: Buffer[] = [];
-  stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stdout.resume();
-  return { stdout, stderr, err: () => Buffer.concat(chunks).toString('utf8') };
-}
+const io = stderrCapturingIo;
 
 test('defaults: docker, one job per core, results/, the in-process pool', (t) => {
   t.deepEqual(resolveRunSettings(parseRunArguments(['suite.json'])), {

@@ -2,24 +2,17 @@ import test from 'ava';
 import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { UsageError } from '../../harness/cli/command.js';
 import { parseRunArguments } from '../../harness/cli/commands/run.js';
 import { main } from '../../harness/cli/main.js';
 import { journaledSettings, resolveRunSettings } from '../../harness/scheduler/run-settings.js';
+import { stderrCapturingIo } from '../helpers/cli.js';
 
 // `warmpool run --config lab.json`: its flags, and the refusals that happen before anything is made.
 
 const twoKindsSuite = new URL('../../fixtures/suites/two-kinds.json', import.meta.url).pathname;
 
-function io(): { stdout: PassThrough; stderr: PassThrough; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks: Buffer[] = [];
-  stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stdout.resume();
-  return { stdout, stderr, err: () => Buffer.concat(chunks).toString('utf8') };
-}
+const io = stderrCapturingIo;
 
 async function tempFile(name: string, content: unknown): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), 'warmpool-config-cli-')), name);
