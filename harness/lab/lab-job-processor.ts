@@ -3,10 +3,10 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { errorMessage, InvalidOptionError } from '../../lib/errors.js';
 import type { ContainerSource } from '../scheduler/container-source.js';
 import type { JobResult } from '../scheduler/job-result.js';
-import { runJob } from '../scheduler/job-runner.js';
+import { runJob, type AttemptOutputText } from '../scheduler/job-runner.js';
 import type { RemovalQueue } from '../scheduler/removal-queue.js';
 import { earlierDeliveries, parseLabJobData, type AttemptOutput, type Delivery, type DeliveryProgress, type LabJobResult } from './lab-job.js';
-import { defaultOutputCapBytes, readCappedFile } from './output-cap.js';
+import { capOutput, defaultOutputCapBytes } from './output-cap.js';
 
 /** What a worker tells about its jobs (printed as JSON lines on its stdout). */
 export type LabJobEvent =
@@ -72,14 +72,22 @@ export class LabJobProcessor {
     const earlier = earlierDeliveries(job.progress, job.stalledCounter);
     const startedAt = new Date().toISOString();
     const recorded: DeliveryProgress['deliveries'] = [...recordedDeliveries(job.progress), { host: hostId, startedAt }];
-    // Recorded before anything runs: if this host dies, the next one knows whose delivery was lost.
-    await job.updateProgress({ deliveries: recorded } satisfies DeliveryProgress);
+    // Sent before anything runs: if this host dies, the next one knows whose delivery was lost. Not awaited
+    // before the job starts, which would keep the slot idle for a Redis round trip: the command is on its way
+    // to Redis before the checkout, and a host killed before Redis has it still shows in BullMQ's stall count
+    // (see earlierDeliveries). A failure to record fails the job as it did before, once it has run.
+    const recording = job.updateProgress({ deliveries: recorded } satisfies DeliveryProgress).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
 
     const controller = new AbortController();
     this.#running.set(jobId, controller);
     const spec = data.job;
     this.#options.onEvent?.({ event: 'job-started', jobId, job: spec.name, kind, infraRetries: earlier.length });
     const suiteOut = join(this.#options.outDir, data.suiteId);
+    const outputs: AttemptOutput[] = [];
+    const cap = this.#options.outputCapBytes ?? defaultOutputCapBytes;
     let result: JobResult;
     try {
       result = await runJob(spec, {
@@ -88,10 +96,15 @@ export class LabJobProcessor {
         checkoutTimeoutMs: this.#options.checkoutTimeoutMs,
         signal: controller.signal,
         removals: this.#options.removals,
+        // Capped as it comes, from memory: reading the log files back would cost every job a round of file
+        // operations on the thread pool, which with many jobs at once kept slots idle between jobs.
+        onOutput: (output) => outputs.push(cappedOutput(output, cap)),
       });
     } finally {
       this.#running.delete(jobId);
     }
+    const notRecorded = await recording;
+    if (notRecorded !== undefined) throw notRecorded.error;
 
     if (controller.signal.reason instanceof HandBack) {
       const handedBack = recorded.map((entry, index) => (index === recorded.length - 1 ? { ...entry, outcome: 'handed-back' as const } : entry));
@@ -111,31 +124,24 @@ export class LabJobProcessor {
       workerOut: suiteOut,
       infraRetries: earlier.length,
       deliveries,
-      outputs: await this.#outputs(result, suiteOut),
+      outputs,
     };
     this.#options.onEvent?.({ event: 'job-ended', jobId, job: spec.name, kind, status: result.status });
     return labResult;
   }
+}
 
-  /** Each attempt's logs, capped, read back from the files the job runner wrote. */
-  async #outputs(result: JobResult, suiteOut: string): Promise<AttemptOutput[]> {
-    const cap = this.#options.outputCapBytes ?? defaultOutputCapBytes;
-    const outputs: AttemptOutput[] = [];
-    for (const attempt of result.history) {
-      if (attempt.stdout === null && attempt.stderr === null) continue;
-      const [stdout, stderr] = await Promise.all(
-        [attempt.stdout, attempt.stderr].map(async (file) => (file === null ? { text: '', droppedBytes: 0 } : readCappedFile(join(suiteOut, file), cap))),
-      );
-      outputs.push({
-        attempt: attempt.attempt,
-        stdout: stdout?.text ?? '',
-        stderr: stderr?.text ?? '',
-        stdoutDroppedBytes: stdout?.droppedBytes ?? 0,
-        stderrDroppedBytes: stderr?.droppedBytes ?? 0,
-      });
-    }
-    return outputs;
-  }
+/** One attempt's output as it travels with the result: each stream's end, at most `cap` bytes. */
+function cappedOutput({ attempt, stdout, stderr }: AttemptOutputText, cap: number): AttemptOutput {
+  const cappedStdout = capOutput(stdout, cap);
+  const cappedStderr = capOutput(stderr, cap);
+  return {
+    attempt,
+    stdout: cappedStdout.text,
+    stderr: cappedStderr.text,
+    stdoutDroppedBytes: cappedStdout.droppedBytes,
+    stderrDroppedBytes: cappedStderr.droppedBytes,
+  };
 }
 
 /** The deliveries as recorded in the progress so far (with no outcome filled in). */

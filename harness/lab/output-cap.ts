@@ -1,5 +1,3 @@
-import { open } from 'node:fs/promises';
-
 /**
  * What of a job's stdout and stderr travels through Redis with its result. Redis holds the lab's queues in memory
  * with `noeviction`: a job printing megabytes would fill it and stop every host, so each stream of each attempt
@@ -19,6 +17,8 @@ export interface CappedText {
 
 /** The last `maxBytes` bytes of `text` (UTF-8), starting on a whole character. */
 export function capOutput(text: string, maxBytes: number = defaultOutputCapBytes): CappedText {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most output is far under the cap and needs no counting.
+  if (text.length * 3 <= maxBytes) return { text, droppedBytes: 0 };
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length <= maxBytes) return { text, droppedBytes: 0 };
   let start = bytes.length - maxBytes;
@@ -30,28 +30,4 @@ export function capOutput(text: string, maxBytes: number = defaultOutputCapBytes
 /** The first line of a log file written from a capped stream, saying what is missing and where the rest is. */
 export function truncationMarker(droppedBytes: number, wholeLogAt: string): string {
   return `[warmpool: the first ${droppedBytes} bytes of this log were cut on its way through Redis; the whole log is at ${wholeLogAt}]\n`;
-}
-
-/**
- * The end of a log file, capped like `capOutput`, read from the end so a huge log costs no more than the cap.
- * A missing file reads as empty.
- */
-export async function readCappedFile(path: string, maxBytes: number = defaultOutputCapBytes): Promise<CappedText> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return { text: '', droppedBytes: 0 };
-  }
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    let start = 0;
-    if (length < size) while (start < length && ((buffer[start] ?? 0) & 0xc0) === 0x80) start++;
-    return { text: buffer.subarray(start).toString('utf8'), droppedBytes: size - length + start };
-  } finally {
-    await handle.close();
-  }
 }

@@ -31,6 +31,11 @@ export interface JobRunOptions {
   readonly artifactTimeoutMs?: number;
   /** Most characters of stdout/stderr kept in memory for the report (the log files get everything). @default 65_536 */
   readonly keptOutputChars?: number;
+  /**
+   * Called with each attempt's whole stdout and stderr as soon as its command has ended (before the log files
+   * are written), for a caller that sends output on (the lab's worker) without reading the files back.
+   */
+  readonly onOutput?: (output: AttemptOutputText) => void;
   readonly onPhase?: (event: JobPhaseEvent) => void;
   /** Where a container goes once its job is done with it: removed off the job's path, retried until gone. */
   readonly removals: RemovalQueue;
@@ -44,6 +49,13 @@ export interface JobRunOptions {
   readonly clock?: Clock;
   /** How long a container reported running after a failure is asked again. @default 1_000 */
   readonly livenessSettleMs?: number;
+}
+
+/** One attempt's whole output, as its command wrote it. */
+export interface AttemptOutputText {
+  readonly attempt: number;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 /** What a job is doing, for the progress display. */
@@ -246,10 +258,11 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
     }
 
     const { exec } = ran;
+    options.onOutput?.({ attempt, stdout: exec.stdout, stderr: exec.stderr });
     const dir = join(options.outDir, relativeDir);
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'stdout.log'), exec.stdout);
-    await writeFile(join(dir, 'stderr.log'), exec.stderr);
+    // Side by side: each write is a trip through libuv's thread pool, which many jobs at once queue on.
+    await Promise.all([writeFile(join(dir, 'stdout.log'), exec.stdout), writeFile(join(dir, 'stderr.log'), exec.stderr)]);
     const logs = { stdout: posix.join(relativeDir, 'stdout.log'), stderr: posix.join(relativeDir, 'stderr.log') };
     const keep = options.keptOutputChars ?? 65_536;
     const kept = { stdout: exec.stdout.slice(-keep), stderr: exec.stderr.slice(-keep) };

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capOutput, readCappedFile, truncationMarker } from '../../harness/lab/output-cap.js';
+import { capOutput, truncationMarker } from '../../harness/lab/output-cap.js';
 import { writeLabLogs } from '../../harness/lab/lab-suite-result.js';
 import type { LabJobResult } from '../../harness/lab/lab-job.js';
 
@@ -27,17 +27,19 @@ test('a cut never splits a character: it moves to the next whole one', (t) => {
   t.false(capped.text.includes('\ufffd'));
 });
 
-test('a log file is read from its end, capped the same way; a missing file reads as empty', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'lab-cap-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'stdout.log');
-  await writeFile(path, `${'é'.repeat(50_000)}tail`);
-  const capped = await readCappedFile(path, 1001);
-  t.true(capped.text.endsWith('tail'));
-  t.true(Buffer.byteLength(capped.text) <= 1001);
-  t.false(capped.text.includes('\ufffd'));
-  t.is(Buffer.byteLength(capped.text) + capped.droppedBytes, 100_004);
-  t.deepEqual(await readCappedFile(join(dir, 'missing.log'), 10), { text: '', droppedBytes: 0 });
+test('output near the cap is measured in bytes, not characters', (t) => {
+  // 10 ASCII characters: 30 bytes at most by length alone, 10 in fact: it fits a 10-byte cap whole.
+  t.deepEqual(capOutput('0123456789', 10), { text: '0123456789', droppedBytes: 0 });
+  // 4 characters of 3 bytes (12 bytes) do not fit 11: one whole character goes.
+  const capped = capOutput('€€€€', 11);
+  t.is(capped.text, '€€€');
+  t.is(capped.droppedBytes, 3);
+  // A long multi-byte text keeps its end within the cap.
+  const long = capOutput(`${'é'.repeat(50_000)}tail`, 1001);
+  t.true(long.text.endsWith('tail'));
+  t.true(Buffer.byteLength(long.text) <= 1001);
+  t.false(long.text.includes('\ufffd'));
+  t.is(Buffer.byteLength(long.text) + long.droppedBytes, 100_004);
 });
 
 test('logs written from a result are where results.json says, a cut one marked with where the whole log is', async (t) => {

@@ -1,11 +1,13 @@
 import test from 'ava';
 import { getEventListeners } from 'node:events';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeRunnableFactory, missingImageFactory } from '../../fixtures/fake-runnable.js';
 import { PoolSource } from '../../harness/scheduler/container-source.js';
 import type { JobResult } from '../../harness/scheduler/job-result.js';
+import { runJob, type AttemptOutputText } from '../../harness/scheduler/job-runner.js';
+import { RemovalQueue } from '../../harness/scheduler/removal-queue.js';
 import { runSuite, type SchedulerEvent, type SchedulerOptions, type SuiteResult } from '../../harness/scheduler/scheduler.js';
 import { validateSuite } from '../../harness/scheduler/suite.js';
 
@@ -261,4 +263,28 @@ test('a run leaves no listener on the caller\'s signal', async (t) => {
     { options: { signal: controller.signal } },
   );
   t.is(getEventListeners(controller.signal, 'abort').length, 0);
+});
+
+test('runJob hands each attempt\'s whole output to onOutput, the same bytes its log files get', async (t) => {
+  const factory = new FakeRunnableFactory();
+  const outDir = await mkdtemp(join(tmpdir(), 'warmpool-run-'));
+  const source = PoolSource.start(factory, { size: 1 });
+  const removals = new RemovalQueue();
+  const seen: AttemptOutputText[] = [];
+  const long = 'x'.repeat(100);
+  try {
+    const [spec] = validateSuite({ name: 'unit', jobs: [{ name: 'flaky', command: [`out:${long}`, 'err:e', 'fail-first:flaky-out:1'], retries: 1 }] }).jobs;
+    const result = await runJob(spec!, { source, outDir, checkoutTimeoutMs: 5_000, removals, keptOutputChars: 10, onOutput: (output) => seen.push(output) });
+    t.is(result.status, 'passed');
+    t.deepEqual(seen.map((output) => output.attempt), [1, 2]);
+    for (const output of seen) {
+      t.true(output.stdout.endsWith(long), 'not cut to keptOutputChars');
+      t.is(output.stdout, await readFile(join(outDir, `jobs/flaky/attempt-${output.attempt}/stdout.log`), 'utf8'));
+      t.is(output.stderr, await readFile(join(outDir, `jobs/flaky/attempt-${output.attempt}/stderr.log`), 'utf8'));
+    }
+  } finally {
+    await removals.drain(5_000);
+    await source.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
 });
