@@ -76,7 +76,7 @@ export function labStepNote(step: LabStepResult, cores: number): string {
   return (
     `${step.workers} worker(s): the suite of ${step.jobs} jobs went into Redis in ${step.enqueueMs.toFixed(0)} ms (one flow, not counted in the rate); ` +
     `drained in ${(step.spanMs / 1000).toFixed(2)} s from the first command's start to the last one's end. Per job a slot spent ${mean(step.commandMs).toFixed(1)} ms in the ${step.jobMs} ms sleep (late timers included) ` +
-    `and stood idle ${mean(step.turnaroundsMs).toFixed(2)} ms on average before its next job, of which ${mean(step.resultMs).toFixed(2)} ms from the command's end to the worker having the result (logs written, read back capped), the rest BullMQ completing the job and handing over the next, its delivery recorded and the checkout. ` +
+    `and stood idle ${mean(step.turnaroundsMs).toFixed(2)} ms on average before its next job, of which ${mean(step.resultMs).toFixed(2)} ms from the command's end to the worker having the result (its logs written, their capped copy for Redis taken from memory), the rest BullMQ completing the job and handing over the next, and the checkout (the delivery is recorded meanwhile). ` +
     `Over the ${(step.windowMs / 1000).toFixed(2)} s window this process used ${(step.processCpuMs / 1000).toFixed(2)} CPU-s (${share(step.processCpuMs)}; event loop ${(step.eventLoopUtilization * 100).toFixed(0)}% busy), Redis ${(step.redisCpuMs / 1000).toFixed(2)} CPU-s (${share(step.redisCpuMs)}): ` +
     `at ${cpuPerJobMs.toFixed(2)} CPU-ms per job the ${cores} cores here could drain at most ${Math.round((cores * 1000) / cpuPerJobMs)} jobs/s however the workers were spread. ` +
     `Round trips per job: ${roundTrips} (${perJob(step.redis.commands)} commands).`

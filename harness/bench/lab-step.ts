@@ -45,7 +45,7 @@ export interface LabStepResult {
   readonly turnaroundsMs: readonly number[];
   /** Each drain command's own length: the 50 ms sleep, as late as the busy event loop made it. */
   readonly commandMs: readonly number[];
-  /** Each drain job's command end to its worker having the result (logs written, read back capped). */
+  /** Each drain job's command end to its worker having the result (logs written, the capped copy taken from memory). */
   readonly resultMs: readonly number[];
   /** This process over the drain (suite added to last job ended): CPU, and its event loop's busy share (0 to 1). */
   readonly processCpuMs: number;
