@@ -77,6 +77,11 @@ export interface ContainerDescriptor {
   /** Docker only: its main process is warmpool's agent, which `execFinal` runs commands through. */
   readonly agent?: boolean;
   /**
+   * LXC only: where warmpool's agent in the container is, as the host reaches it (`/proc/<init pid>/root/...`);
+   * `execFinal` runs commands through it.
+   */
+  readonly agentPath?: string;
+  /**
    * LXC only: the environment every command run in it gets (its factory's `env`). LXC commands start from a clean
    * environment, so whoever opens the container again needs it to run commands as its factory would.
    */

@@ -1,6 +1,8 @@
 import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, RunnableContainer } from '../../container.js';
 import { BackendError, InvalidOptionError } from '../../errors.js';
+import { parseLxcAgentPath, type LxcAgentLocation } from './lxc-agent.js';
 import { runAttached } from './lxc-attach.js';
+import { agentUnreachable, runLxcFinalExec } from './lxc-final-exec.js';
 import { lxcContainerState } from './lxc-state.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
 import { setLxcFrozen } from './lxc-freeze.js';
@@ -12,6 +14,11 @@ const writeFileScript = 'mkdir -p "$(dirname "$1")" && cat > "$1"';
 export interface LxcContainerOptions {
   /** Environment every command run in the container gets; `exec`'s own `env` wins key by key. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Where the container's agent is, as the host sees it (`/proc/<init pid>/root/...`, from the factory or a
+   * descriptor): with it the container has `execFinal`.
+   */
+  readonly agentPath?: string;
 }
 
 /**
@@ -25,18 +32,36 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
   readonly name: string;
   readonly lxcpath: string;
   readonly #env: Readonly<Record<string, string>>;
+  readonly #agent: LxcAgentLocation | undefined;
+  /** This handle gave the agent its command: another call goes through exec without trying it. */
+  #agentUsed = false;
   #destroying: Promise<void> | undefined;
+  /**
+   * Only on a container with an agent (see lxc-agent.ts): runs `argv` through it instead of an lxc-attach, so it
+   * starts in a fraction of a millisecond. The last thing run in the container: the agent takes one command
+   * (the container keeps running, so files can still be read out). When the agent is not there to take it (already
+   * used, or the container stopped), it runs through `exec`, which says what is wrong.
+   */
+  readonly execFinal?: (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
   constructor(lxcpath: string, name: string, options: LxcContainerOptions = {}) {
     this.lxcpath = validateAbsolutePath('lxcpath', lxcpath);
     this.name = validateLxcName(name);
     this.id = name;
     this.#env = validateEnv('env', options.env);
+    if (options.agentPath !== undefined) {
+      this.#agent = parseLxcAgentPath(options.agentPath);
+      if (this.#agent === undefined) {
+        throw new InvalidOptionError('agentPath', options.agentPath, "an LXC agent's path (/proc/<pid>/root/tmp/.warmpool-agent-<hex>)");
+      }
+      this.execFinal = (argv, execOptions) => this.#execFinal(argv, execOptions);
+    }
   }
 
   describe(): ContainerDescriptor {
     const env = Object.keys(this.#env).length > 0 ? { env: this.#env } : {};
-    return { backend: this.backend, id: this.id, name: this.name, lxcpath: this.lxcpath, ...env };
+    const agent = this.#agent === undefined ? {} : { agentPath: this.#agent.path };
+    return { backend: this.backend, id: this.id, name: this.name, lxcpath: this.lxcpath, ...env, ...agent };
   }
 
   /**
@@ -63,6 +88,17 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
       stderr: result.stderr.toString('utf8'),
       timedOut: result.timedOut,
     };
+  }
+
+  async #execFinal(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const command = validateArgv('argv', argv);
+    const valid = validateExecOptions(options);
+    if (this.#agent !== undefined && !this.#agentUsed) {
+      this.#agentUsed = true;
+      const result = await runLxcFinalExec(this, this.#agent, command, { ...valid, env: { ...this.#env, ...valid.env } });
+      if (result !== agentUnreachable) return result;
+    }
+    return this.exec(command, options);
   }
 
   async writeFile(path: string, data: string | Uint8Array): Promise<void> {
@@ -144,5 +180,10 @@ export function openLxcContainer(descriptor: ContainerDescriptor, options: LxcCo
     throw new InvalidOptionError('descriptor.id', descriptor.id, `the container's name (${descriptor.name})`);
   }
   const env = options.env ?? descriptor.env;
-  return new LxcContainer(validateAbsolutePath('descriptor.lxcpath', descriptor.lxcpath), descriptor.name, { ...options, ...(env === undefined ? {} : { env }) });
+  const agentPath = options.agentPath ?? descriptor.agentPath;
+  return new LxcContainer(validateAbsolutePath('descriptor.lxcpath', descriptor.lxcpath), descriptor.name, {
+    ...options,
+    ...(env === undefined ? {} : { env }),
+    ...(agentPath === undefined ? {} : { agentPath }),
+  });
 }

@@ -61,6 +61,13 @@ export interface LxcFactoryOptions {
    * @default {}
    */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Start warmpool's agent in each container once it is ready (lxc-agent.ts: a shell waiting on a FIFO), so
+   * `execFinal` runs the container's last command without an lxc-attach. A container whose agent could not
+   * start (no /bin/sh or mkfifo in it) has no `execFinal` and works through `exec`.
+   * @default true
+   */
+  readonly agent?: boolean;
 }
 
 export interface ResolvedLxcFactoryOptions {
@@ -73,6 +80,7 @@ export interface ResolvedLxcFactoryOptions {
   readonly readinessIntervalMs: number;
   readonly startTimeoutMs: number;
   readonly env: Readonly<Record<string, string>>;
+  readonly agent: boolean;
 }
 
 const knownOptions = new Set([
@@ -85,6 +93,7 @@ const knownOptions = new Set([
   'readinessIntervalMs',
   'startTimeoutMs',
   'env',
+  'agent',
 ]);
 
 // The largest pid Linux hands out (pid_max can be raised to 2^22), for checking the name length up front.
@@ -108,8 +117,10 @@ export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOp
     readinessTimeoutMs = defaultReadinessTimeoutMs,
     readinessIntervalMs = 100,
     startTimeoutMs = 30_000,
+    agent = true,
   } = given;
   if (typeof snapshot !== 'boolean') throw new InvalidOptionError('snapshot', snapshot, 'a boolean');
+  if (typeof agent !== 'boolean') throw new InvalidOptionError('agent', agent, 'a boolean');
   return {
     lxcpath: validateAbsolutePath('lxcpath', given.lxcpath),
     base: validateLxcName(given.base, 'base'),
@@ -121,6 +132,7 @@ export function resolveLxcFactoryOptions(options: unknown): ResolvedLxcFactoryOp
     readinessIntervalMs: finiteDurationMs('readinessIntervalMs', readinessIntervalMs, 0),
     startTimeoutMs: finiteDurationMs('startTimeoutMs', startTimeoutMs, Number.MIN_VALUE),
     env: validateEnv('env', given.env),
+    agent,
   };
 }
 

@@ -5,6 +5,7 @@ import { BackendError, ImageUnavailableError, errorMessage } from '../../errors.
 import { randomSuffix } from '../owner.js';
 import { waitUntilReady } from '../readiness.js';
 import { runLxcCommand } from './lxc-commands.js';
+import { startLxcAgent } from './lxc-agent.js';
 import { LxcContainer } from './lxc-container.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
 import { resolveLxcFactoryOptions, type LxcFactoryOptions, type ResolvedLxcFactoryOptions } from './lxc-factory-options.js';
@@ -15,7 +16,7 @@ import { watchLxcMonitor } from './lxc-watch.js';
 /**
  * Makes ready LXC containers by cloning a stopped base: `lxc-copy` (an overlayfs snapshot by default),
  * `lxc-start -d`, `lxc-wait -s RUNNING`, then the readiness command until it succeeds, within
- * `readinessTimeoutMs` (ReadinessFailedError otherwise).
+ * `readinessTimeoutMs` (ReadinessFailedError otherwise), then (with `agent`) the agent that `execFinal` uses.
  *
  * A creation whose signal aborts, or that fails at any step, destroys its half-made clone before it rejects
  * (with the signal's reason when aborted), so a creation never leaks a clone; clones of a crashed process are
@@ -53,7 +54,7 @@ export class LxcFactory implements ContainerFactory<LxcContainer> {
   }
 
   async #bringUp(name: string, signal: AbortSignal): Promise<LxcContainer> {
-    const { lxcpath, base, snapshot, startTimeoutMs, readinessCommand, env } = this.options;
+    const { lxcpath, base, snapshot, startTimeoutMs, readinessCommand, env, agent } = this.options;
     const target = ['-P', lxcpath, '-n', name];
     await runLxcCommand(
       'lxc-copy',
@@ -66,7 +67,10 @@ export class LxcFactory implements ContainerFactory<LxcContainer> {
     });
     const container = new LxcContainer(lxcpath, name, { env });
     if (readinessCommand !== undefined) await this.#waitUntilReady(container, readinessCommand, signal);
-    return container;
+    if (!agent) return container;
+    // Started once the container is ready, off any job's path; without it the container still works through exec.
+    const agentPath = await startLxcAgent({ lxcpath, name, env, signal });
+    return agentPath === undefined ? container : new LxcContainer(lxcpath, name, { env, agentPath });
   }
 
   #waitUntilReady(container: LxcContainer, command: readonly string[], signal: AbortSignal): Promise<void> {

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { agentScript } from '../agent-protocol.js';
+import { runAttached } from './lxc-attach.js';
+import { tryLxcCommand } from './lxc-commands.js';
+import { closeFd, openFifo } from './lxc-fifo.js';
+
+/**
+ * The LXC agent: the agent shell (agent-protocol.ts) running inside a pooled container, started by the factory
+ * once the container is ready, so a job's command starts with a write to a FIFO instead of an lxc-attach (which
+ * sets up a new process in the container's namespaces and cgroup, and competes for the CPU with the refill's
+ * lxc-copy and lxc-start).
+ *
+ * It reads its one command from the FIFO `in` and writes the command's output to the FIFOs `out` and `err`, all
+ * three in a directory of its own inside the container. The host reaches them through the container's init,
+ * at `/proc/<init pid>/root/<directory>`: any process of the host can, not only the one that made the
+ * container (a client of the pool service included). The directory's name is random, so a pid the kernel
+ * reuses after the container is gone never leads to another container's agent.
+ *
+ * The agent holds each FIFO open for reading and writing from the start: a writer on `in` never blocks or
+ * fails while it is there (and gets ENXIO once it is gone), and `out` and `err` reach end of file only when the
+ * agent and everything the command left behind are gone.
+ */
+
+/** Where agents live inside the container; a directory named after the agent, so two never meet. */
+const agentDirPrefix = '/tmp/.warmpool-agent-';
+const agentPathPattern = /^\/proc\/([1-9][0-9]*)\/root(\/tmp\/\.warmpool-agent-[0-9a-f]{32})$/;
+
+/** Variables the agent's shell sets on its own; an lxc-attach exec starts without them, so the agent drops them. */
+const shellOwnVariables = ['PWD', 'OLDPWD', 'SHLVL'];
+
+/**
+ * Runs in the container (through lxc-attach, with the container's environment): makes the FIFOs, opens them,
+ * and starts the agent in a session of its own in the background, holding them. The FIFOs are opened before
+ * the agent starts, so when lxc-attach returns the agent holds them. `mkfifo` may be a busybox applet only.
+ */
+const startScript = [
+  'd=$1; a=$2; shift 2',
+  'mkdir -p "$d" && chmod 700 "$d" || exit 1',
+  'for f in in out err; do mkfifo "$d/$f" 2>/dev/null || busybox mkfifo "$d/$f" || exit 1; done',
+  'exec 3<>"$d/in" 4<>"$d/out" 5<>"$d/err"',
+  'S=; command -v setsid >/dev/null 2>&1 && S=setsid',
+  '$S /bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&- &',
+].join('\n');
+
+export interface StartLxcAgentRequest {
+  readonly lxcpath: string;
+  readonly name: string;
+  /** The container's environment, as `exec` gives it: the agent's commands inherit it. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Starts the agent in a running container and returns its path as the host sees it (for `execFinal` and the
+ * descriptor), or undefined when it could not start (no /bin/sh or mkfifo, the container stopped, /proc not
+ * readable): the container then works through `exec` alone. Rejects only with the signal's reason.
+ */
+export async function startLxcAgent({ lxcpath, name, env, signal }: StartLxcAgentRequest): Promise<string | undefined> {
+  const dir = `${agentDirPrefix}${randomBytes(16).toString('hex')}`;
+  const dropped = shellOwnVariables.filter((variable) => !(variable in env));
+  try {
+    const [started, info] = await Promise.all([
+      runAttached({ lxcpath, name, argv: ['/bin/sh', '-c', startScript, 'sh', dir, agentScript, ...dropped], env, signal }),
+      tryLxcCommand('lxc-info', ['-P', lxcpath, '-n', name, '-p', '-H'], { signal }),
+    ]);
+    const initPid = Number(info.stdout.trim());
+    if (started.exitCode !== 0 || info.exitCode !== 0 || !Number.isSafeInteger(initPid) || initPid <= 0) return undefined;
+    const path = `/proc/${String(initPid)}/root${dir}`;
+    return (await isAgentListening(path)) ? path : undefined;
+  } catch {
+    if (signal.aborted) throw signal.reason;
+    return undefined;
+  }
+}
+
+/** Whether an agent holds `in` open: a non-blocking writer opens only then (ENXIO otherwise). */
+async function isAgentListening(path: string): Promise<boolean> {
+  try {
+    await access(`${path}/out`);
+    closeFd(await openFifo(`${path}/in`, constants.O_WRONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LxcAgentLocation {
+  /** The container's init, as the host numbers it. */
+  readonly initPid: number;
+  /** The agent's FIFOs as the host reaches them. */
+  readonly path: string;
+}
+
+/** The agent path of a descriptor, checked: it reaches the host's file system, so it must be one we make. */
+export function parseLxcAgentPath(path: string): LxcAgentLocation | undefined {
+  const match = agentPathPattern.exec(path);
+  return match === null ? undefined : { initPid: Number(match[1]), path };
+}
