@@ -37,6 +37,7 @@ const badOptions: ReadonlyArray<[option: string, value: unknown]> = [
   ['env.BAD-NAME', 'x'],
   ['env.FOO', 3],
   ['readinesCommand', ['/bin/true']],
+  ['agent', 'yes'],
 ];
 
 for (const [option, value] of badOptions) {
@@ -64,6 +65,7 @@ test('LxcFactory fills in defaults', (t) => {
     readinessIntervalMs: 100,
     startTimeoutMs: 30_000,
     env: { A: 'b' },
+    agent: true,
   });
 });
 
