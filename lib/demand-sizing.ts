@@ -11,7 +11,17 @@ import { InvalidOptionError } from './errors.js';
  *
  *     needed = ceil(λ·W + 2·sqrt(λ·W))        (0 when λ·W is 0)
  *
- * - λ is the checkouts of the last `rateWindowMs` (default a minute) divided by that window.
+ * - λ is the larger of two rates, so it rises within a few checkouts and falls slowly:
+ *   - the window rate: the checkouts of the last `rateWindowMs` (default a minute) divided by that window. It
+ *     remembers a burst for the whole window, but it sees one late: four checkouts a second for 6 s read as 0.4
+ *     a second in a minute's window.
+ *   - the recent rate: 3 / (time since the fifth-newest checkout), the unbiased Poisson estimate from the last
+ *     four gaps (for S the sum of n gaps, E[(n-1)/S] is the rate; n/S would overstate it by a third). A ramp
+ *     is seen within five checkouts, however long the window; a stray checkout after a quiet spell is one short
+ *     gap among long ones and raises it little. A span shorter than one creation time counts as one: five
+ *     checkouts at once ask for the stock of three per W (load 3), not for an unbounded rate. It decays as
+ *     time passes without a checkout, so when a shrink is due it holds the target up only while checkouts
+ *     still come at that rate.
  * - W is a moving average (EWMA, each new creation weighs 0.2) of the durations passed to `created()`. Before
  *   the first creation W is unknown, `needed` is 0, and only misses make the target grow.
  *
@@ -29,7 +39,8 @@ import { InvalidOptionError } from './errors.js';
  * The module is pure bookkeeping: it sets no timers. Its owner calls `review()` at `nextReviewAt()` and
  * applies `target` whenever a method returns true.
  *
- * Memory is bounded: at most `checkoutTimesKept` (10,000) checkout times are kept. At a higher rate the oldest
+ * Memory is bounded: at most `checkoutTimesKept` (10,000) checkout times are kept (the recent rate needs the
+ * newest five of them; with fewer than five in the window it is not counted). At a higher rate the oldest
  * are forgotten, and λ is measured over the span the kept ones cover instead of the whole window (so it is
  * still the rate, not capped at 10,000 per window).
  */
@@ -57,6 +68,8 @@ const defaultRateWindowMs = 60_000;
 const creationTimeAlpha = 0.2;
 /** Standard deviations of Poisson headroom over the mean λ·W. */
 const headroomDeviations = 2;
+/** The recent rate is measured over the newest this many checkouts (their gaps, one fewer). */
+const recentCheckouts = 5;
 /** Keeps float noise (8.000000000000002) from costing a whole container. */
 const roundingSlack = 1e-9;
 
@@ -183,13 +196,24 @@ export class DemandSizer {
     this.#forgetBefore(now - this.#rateWindowMs);
     if (this.#count === 0) return 0;
     // Multiply before dividing: 600 checkouts × 400 ms / 60,000 ms is exactly 4.
-    const load = this.#count < checkoutTimesKept
+    const windowLoad = this.#count < checkoutTimesKept
       ? (this.#count * this.#meanCreationMs) / this.#rateWindowMs
       // A full ring may have forgotten checkouts still in the window: measure over the span it covers, which
       // holds the checkouts after its oldest, as the window holds those after its start.
       : ((this.#count - 1) * this.#meanCreationMs) / Math.max(1, now - this.#times[this.#head]!);
+    const load = Math.max(windowLoad, this.#recentLoad(now, this.#meanCreationMs));
     if (load <= 0) return 0;
     return Math.ceil(load + headroomDeviations * Math.sqrt(load) - roundingSlack);
+  }
+
+  /** λW with λ the recent rate: (gaps − 1) / (now − the oldest of the newest `recentCheckouts`); 0 with fewer kept. */
+  #recentLoad(now: number, meanCreationMs: number): number {
+    if (this.#count < recentCheckouts) return 0;
+    const oldest = this.#times[(this.#head + this.#count - recentCheckouts) % checkoutTimesKept]!;
+    // Over at least one creation time (and 1 ms): checkouts that come together are a batch whose size is known,
+    // not a rate to project over the next W.
+    const spanMs = Math.max(1, meanCreationMs, now - oldest);
+    return ((recentCheckouts - 2) * meanCreationMs) / spanMs;
   }
 
   #record(now: number): void {

@@ -83,9 +83,13 @@ test('a miss raises to the rate-driven need when that is more than one step', (t
 });
 
 test('a ready checkout never lowers the target', (t) => {
-  const { sizer: s } = sizer({ min: 1, max: 10 });
+  const { sizer: s, clock } = sizer({ min: 1, max: 10 });
   s.created(400);
-  for (let i = 0; i < 4; i++) s.checkout('waited');
+  // Misses 10 s apart: a rate far too low to need more than one, so only the misses raise it.
+  for (let i = 0; i < 4; i++) {
+    s.checkout('waited');
+    clock.advance(10_000);
+  }
   t.is(s.target, 5);
   t.false(s.checkout('ready'));
   t.is(s.target, 5);
@@ -252,6 +256,68 @@ test('a full ring of checkout times measures the rate over the span it covers', 
     clock.advance(1);
   }
   t.is(s.target, 3);
+});
+
+test('a ramp raises the target within five checkouts, long before the minute window sees it', (t) => {
+  const { sizer: s, clock } = sizer({ min: 1, max: 20 });
+  s.created(400);
+  steadyCheckouts(s, clock, 0.1, 6); // a quiet minute: one checkout every 10 s
+  t.is(s.target, 1);
+  // 10 checkouts/s from 10 s after the last quiet one: the burst's first four and that one span 10.3 s
+  // (load 0.12, need 1).
+  steadyCheckouts(s, clock, 10, 4);
+  t.is(s.target, 1);
+  // The fifth: the newest five span 400 ms, 3 / 0.4 s = 7.5/s, load 3, need ceil(3 + 2·sqrt(3)) = 7. The
+  // minute window alone reads 11 checkouts / 60 s: load 0.07, need 1.
+  t.true(s.checkout('ready'));
+  t.is(s.target, 7);
+});
+
+test('a stray checkout in a quiet period does not raise the target', (t) => {
+  const { sizer: s, clock } = sizer({ min: 1, max: 20 });
+  s.created(400);
+  steadyCheckouts(s, clock, 0.1, 6);
+  t.false(s.checkout('ready'));
+  clock.advance(1);
+  // 1 ms after the last one: that gap alone would say 1,000/s (need 400+); the newest five span 30 s.
+  t.false(s.checkout('ready'));
+  t.is(s.target, 1);
+});
+
+test('checkouts that come at once raise the target to a bounded stock, not to max', (t) => {
+  const { sizer: s } = sizer({ min: 1, max: 50 });
+  s.created(400);
+  // Ten in the same millisecond: the span counts as one creation time, 3 per 400 ms, load 3, need 7.
+  for (let i = 0; i < 10; i++) s.checkout('ready');
+  t.is(s.target, 7);
+});
+
+test('after a burst the target still shrinks one TTL at a time: the recent rate does not hold it up', (t) => {
+  const { sizer: s, clock } = sizer({ min: 1, max: 20, idleTtlMs: 30_000 });
+  s.created(400);
+  const start = clock.now();
+  steadyCheckouts(s, clock, 10, 50); // start + 0 to 4,900 ms; the fifth (400 ms) raises to 7, no later one raises
+  t.is(s.target, 7);
+  t.is(s.nextReviewAt(), start + 30_400);
+  clock.advance(s.nextReviewAt()! - clock.now());
+  t.true(s.review());
+  t.is(s.target, 2, 'the recent rate has decayed (3 / 25.9 s); the minute still holds 50: load 0.33, need 2');
+  clock.advance(s.nextReviewAt()! - clock.now());
+  t.false(s.review(), 'the minute still holds 45: load 0.3, need 2');
+  clock.advance(s.nextReviewAt()! - clock.now());
+  t.true(s.review());
+  t.is(s.target, 1, 'nothing left in the window: min');
+});
+
+test('the recent rate reads the newest times of a ring that has wrapped around', (t) => {
+  // 1 checkout per 5 ms for twice the ring's size, 1 ms creations: load 0.2, need 2. Then five in one
+  // millisecond: the newest five span one creation time, load 3, need 7.
+  const { sizer: s, clock } = sizer({ min: 0, max: 100 });
+  s.created(1);
+  steadyCheckouts(s, clock, 200, 2 * checkoutTimesKept);
+  t.is(s.target, 2);
+  for (let i = 0; i < 5; i++) s.checkout('ready');
+  t.is(s.target, 7);
 });
 
 const rejects = test.macro({
