@@ -78,7 +78,10 @@ test.serial('a pool of 4 fills with running clones, never more than maxWorkers c
   checkedOut.push(container);
   t.is(container.backend, 'lxc');
   t.true(container.name.startsWith(prefix));
-  t.deepEqual(container.describe(), { backend: 'lxc', id: container.name, name: container.name, lxcpath: lxcPath });
+  // The agent's path (for execFinal) is where the factory started it: lxc-agent.test.ts checks it.
+  const { agentPath, ...described } = container.describe();
+  t.deepEqual(described, { backend: 'lxc', id: container.name, name: container.name, lxcpath: lxcPath });
+  t.regex(agentPath ?? '', /^\/proc\/\d+\/root\//);
   t.true(running.includes(container.name));
   // The pool refills the slot it handed out.
   await waitFor('the pool to refill', () => pool.size === 4);
