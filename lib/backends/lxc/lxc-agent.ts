@@ -79,7 +79,7 @@ export async function startLxcAgent({ lxcpath, name, env, signal }: StartLxcAgen
 async function isAgentListening(path: string): Promise<boolean> {
   try {
     await access(`${path}/out`);
-    closeFd(await openFifo(`${path}/in`, constants.O_WRONLY | constants.O_NONBLOCK));
+    closeFd(openFifo(`${path}/in`, constants.O_WRONLY));
     return true;
   } catch {
     return false;

@@ -1,14 +1,14 @@
-import { close, open } from 'node:fs';
+import { close, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 
 /**
- * FIFOs of a container's agent, opened from the host. Always non-blocking: a blocking open of a FIFO waits for
- * the other end, and would hold one of libuv's few threads for as long as the agent does not come.
+ * Opens a FIFO of a container's agent from the host, always with O_NONBLOCK, so the call returns at once (a
+ * blocking open waits for the other end, for as long as the agent does not come). Synchronous on purpose: it
+ * costs microseconds, while libuv's few threads, which an async open would queue for, are busy with the job
+ * runner's log files exactly when jobs start, which put milliseconds on the job's path.
  */
-export function openFifo(path: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    open(path, flags, (error, fd) => (error === null ? resolve(fd) : reject(error)));
-  });
+export function openFifo(path: string, flags: number): number {
+  return openSync(path, flags | constants.O_NONBLOCK);
 }
 
 export function closeFd(fd: number): void {

@@ -39,7 +39,7 @@ export async function runLxcFinalExec(
   signal?.throwIfAborted();
   const failure = (what: string): BackendError =>
     new BackendError(`running ${describeArgv(argv)} in ${container.name} through its agent: ${what}`);
-  const streams = await openAgentStreams(agent.path);
+  const streams = openAgentStreams(agent.path);
   if (streams === undefined) return agentUnreachable;
   const { input, stdout, stderr } = streams;
 
@@ -87,12 +87,11 @@ interface AgentStreams {
  * stopped; its init's pid now belongs to another process) or nobody holds `in` (ENXIO: the agent ran its command).
  * The output FIFOs are opened first, so no output can be lost.
  */
-async function openAgentStreams(path: string): Promise<AgentStreams | undefined> {
+function openAgentStreams(path: string): AgentStreams | undefined {
   const opened: number[] = [];
   try {
-    const read = constants.O_RDONLY | constants.O_NONBLOCK;
-    opened.push(await openFifo(`${path}/out`, read), await openFifo(`${path}/err`, read));
-    opened.push(await openFifo(`${path}/in`, constants.O_WRONLY | constants.O_NONBLOCK));
+    opened.push(openFifo(`${path}/out`, constants.O_RDONLY), openFifo(`${path}/err`, constants.O_RDONLY));
+    opened.push(openFifo(`${path}/in`, constants.O_WRONLY));
   } catch {
     for (const fd of opened) closeFd(fd);
     return undefined;
