@@ -198,6 +198,20 @@ test('large output and many lines arrive whole, on both streams', async (t) => {
   }
 });
 
+test('a command line larger than a pipe holds reaches the agent whole', async (t) => {
+  const container = await fresh();
+  try {
+    // 200 KB of arguments and environment (one string may hold 128 KB): more than the FIFO's 64 KB, so the write
+    // waits for the agent's reads.
+    const big = 'x'.repeat(100_000);
+    const result = await final(container)(['sh', '-c', 'printf "%s" "$1" | wc -c; printf "%s" "$BIG" | wc -c', 'sh', big], { env: { BIG: big } });
+    t.is(result.exitCode, 0);
+    t.deepEqual(result.stdout.split(/\s+/).filter(Boolean), ['100000', '100000']);
+  } finally {
+    await container.destroy();
+  }
+});
+
 test('without the agent (factory option off) a container has no execFinal and its descriptor no agent path', async (t) => {
   const plain = new LxcFactory({ lxcpath: lxcPath, base: lxcBase, poolId, agent: false });
   const container = await plain.createContainer({ signal: AbortSignal.timeout(60_000) });
@@ -205,6 +219,19 @@ test('without the agent (factory option off) a container has no execFinal and it
     t.is(container.execFinal, undefined);
     t.is(container.describe().agentPath, undefined);
     t.is(openLxcContainer(container.describe()).execFinal, undefined);
+  } finally {
+    await container.destroy();
+  }
+});
+
+test('a container whose agent could not start (no place for its FIFOs) has no execFinal and works through exec', async (t) => {
+  // The readiness command runs before the agent starts: it leaves /tmp a plain file, where no directory can go.
+  const noTmp = new LxcFactory({ lxcpath: lxcPath, base: lxcBase, poolId, readinessCommand: ['sh', '-c', 'rm -rf /tmp && touch /tmp'] });
+  const container = await noTmp.createContainer({ signal: AbortSignal.timeout(60_000) });
+  try {
+    t.is(container.execFinal, undefined);
+    t.is(container.describe().agentPath, undefined);
+    t.deepEqual(await container.exec(['sh', '-c', 'echo ok; exit 2']), { exitCode: 2, stdout: 'ok\n', stderr: '', timedOut: false });
   } finally {
     await container.destroy();
   }
