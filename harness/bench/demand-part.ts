@@ -8,12 +8,14 @@ import { figure, type Figure } from './figures.js';
 import { ratio, summarize } from './stats.js';
 
 /**
- * The reactive kind's idle TTL. The trace compresses a lab's night into about a minute, so the default (5 min)
- * would never shrink within it; 10 s is several times the longest gap between checkouts during the burst (at
- * 0.8/s and up, a gap above 10 s has odds of e^-8), so the kind does not shrink in the middle of it, and well
- * under the quiet tail, so the shrink shows.
+ * The reactive kind's idle TTL. The trace compresses a lab's night into half a minute, so the default (5 min)
+ * would never shrink within it. A TTL does not shrink a kind in the middle of a burst whatever its length: a
+ * review lowers the target only to what the current rate still needs. It decides how long surplus stays after
+ * demand falls, so it must sit well under the trace's quiet tail (the last 10 s) for the shrink to show: 4 s,
+ * several creation times on either engine. (It was 10 s when the trace was 36 s long, and kept when the trace
+ * was cut to 30 s: then the shrink came at the trace's end.)
  */
-export const reactiveIdleTtlMs = 10_000;
+export const reactiveIdleTtlMs = 4_000;
 /** The rate window shrinks with the trace's time scale too: a minute would still remember the burst at the end. */
 export const reactiveRateWindowMs = 10_000;
 
