@@ -198,17 +198,17 @@ test('large output and many lines arrive whole, on both streams', async (t) => {
   }
 });
 
-test('a command line larger than a pipe holds reaches the agent whole', async (t) => {
-  const container = await fresh();
+test('a long command line arrives whole: up to 16 KB through the agent, above through exec', async (t) => {
+  const [small, large] = await Promise.all([fresh(), fresh()]);
   try {
-    // 200 KB of arguments and environment (one string may hold 128 KB): more than the FIFO's 64 KB, so the write
-    // waits for the agent's reads.
-    const big = 'x'.repeat(100_000);
-    const result = await final(container)(['sh', '-c', 'printf "%s" "$1" | wc -c; printf "%s" "$BIG" | wc -c', 'sh', big], { env: { BIG: big } });
-    t.is(result.exitCode, 0);
-    t.deepEqual(result.stdout.split(/\s+/).filter(Boolean), ['100000', '100000']);
+    const command = (value: string): string[] => ['sh', '-c', 'printf "%s " "${#1}" "${#BIG}"; tr "\\0" " " < /proc/$PPID/cmdline 2>/dev/null; exit 0', 'sh', value];
+    const viaAgent = await final(small)(command('a'.repeat(6_000)), { env: { BIG: 'b'.repeat(6_000) } });
+    t.regex(viaAgent.stdout, /^6000 6000 .*trap "exit 0" TERM/s);
+    // 200 KB (one string may hold 128 KB): the agent would read it a byte at a time; exec starts it sooner.
+    const viaExec = await final(large)(command('a'.repeat(100_000)), { env: { BIG: 'b'.repeat(100_000) } });
+    t.is(viaExec.stdout.trim(), '100000 100000');
   } finally {
-    await container.destroy();
+    await Promise.all([small.destroy(), large.destroy()]);
   }
 });
 

@@ -2,7 +2,7 @@ import type { ContainerDescriptor, ContainerState, ExecOptions, ExecResult, Runn
 import { BackendError, InvalidOptionError } from '../../errors.js';
 import { parseLxcAgentPath, type LxcAgentLocation } from './lxc-agent.js';
 import { runAttached } from './lxc-attach.js';
-import { agentUnreachable, runLxcFinalExec } from './lxc-final-exec.js';
+import { notThroughAgent, runLxcFinalExec } from './lxc-final-exec.js';
 import { lxcContainerState } from './lxc-state.js';
 import { destroyLxcContainer } from './lxc-destroy.js';
 import { setLxcFrozen } from './lxc-freeze.js';
@@ -38,9 +38,10 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
   #destroying: Promise<void> | undefined;
   /**
    * Only on a container with an agent (see lxc-agent.ts): runs `argv` through it instead of an lxc-attach, so it
-   * starts in a fraction of a millisecond. The last thing run in the container: the agent takes one command
+   * starts in a millisecond or two, also while the pool refills. The last thing run in the container: the agent takes one command
    * (the container keeps running, so files can still be read out). When the agent is not there to take it (already
-   * used, or the container stopped), it runs through `exec`, which says what is wrong.
+   * used, or the container stopped), it runs through `exec`, which says what is wrong; so does a command line
+   * above 16 KB, which exec starts sooner.
    */
   readonly execFinal?: (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
@@ -96,7 +97,7 @@ export class LxcContainer implements RunnableContainer, AsyncDisposable {
     if (this.#agent !== undefined && !this.#agentUsed) {
       this.#agentUsed = true;
       const result = await runLxcFinalExec(this, this.#agent, command, { ...valid, env: { ...this.#env, ...valid.env } });
-      if (result !== agentUnreachable) return result;
+      if (result !== notThroughAgent) return result;
     }
     return this.exec(command, options);
   }

@@ -18,15 +18,22 @@ const killGraceMs = 2_000;
 /** How long the rest of the output may trail the end of stdout or stderr. */
 const outputGraceMs = 1_000;
 
-/** The agent was not there to take the command (already used, or never reached): nothing ran. */
-export const agentUnreachable = Symbol('agentUnreachable');
+/**
+ * Above this, a command line goes through exec: the agent's shell reads its script a byte at a time (a pipe
+ * gives it no other way to stop at the closing nonce), about 1 ms per KB, where an lxc-attach takes ~10 ms
+ * whatever the size. Command lines of jobs are far below it.
+ */
+const maxAgentInputBytes = 16 * 1024;
+
+/** The agent did not take the command (already used, never reached, or the command line too long): nothing ran. */
+export const notThroughAgent = Symbol('notThroughAgent');
 
 /**
  * Runs `argv` through the container's agent (see lxc-agent.ts): three opens and one write on the host, and the
  * command runs; no lxc-attach. Resolves like `exec` (the exit code, also a non-zero one; 124 and `timedOut`
  * after a timeout) as soon as the agent has printed the command's status. A timeout or an abort SIGKILLs every
  * process of the container but its init, so the command and all it started end, and files can still be read
- * out. Resolves with `agentUnreachable` when no agent took the command (the caller falls back to exec); rejects
+ * out. Resolves with `notThroughAgent` when the agent did not take the command (the caller falls back to exec); rejects
  * with `signal.reason` on abort, with ContainerDiedError when the container died under the command, and with a
  * BackendError when `cwd` does not exist or the agent stopped without saying how the command ended.
  */
@@ -35,15 +42,17 @@ export async function runLxcFinalExec(
   agent: LxcAgentLocation,
   argv: readonly string[],
   { signal, timeoutMs, env, cwd }: ValidExecOptions,
-): Promise<ExecResult | typeof agentUnreachable> {
+): Promise<ExecResult | typeof notThroughAgent> {
   signal?.throwIfAborted();
   const failure = (what: string): BackendError =>
     new BackendError(`running ${describeArgv(argv)} in ${container.name} through its agent: ${what}`);
+  const nonce = randomBytes(12).toString('hex');
+  const script = agentInput(nonce, argv, { env, ...(cwd === undefined ? {} : { cwd }) });
+  if (Buffer.byteLength(script) > maxAgentInputBytes) return notThroughAgent;
   const streams = openAgentStreams(agent.path);
-  if (streams === undefined) return agentUnreachable;
+  if (streams === undefined) return notThroughAgent;
   const { input, stdout, stderr } = streams;
 
-  const nonce = randomBytes(12).toString('hex');
   const output = new AgentOutput(nonce);
   stdout.pipe(output.stdout);
   stderr.pipe(output.stderr);
@@ -51,7 +60,7 @@ export async function runLxcFinalExec(
   const closed = Promise.all([streamClosed(stdout), streamClosed(stderr)]).then(() => 'closed' as const);
   // Only the agent reads `in`; if it died under the write, the end of its output tells.
   input.on('error', () => undefined);
-  input.end(agentInput(nonce, argv, { env, ...(cwd === undefined ? {} : { cwd }) }));
+  input.end(script);
 
   try {
     const outcome = await waitForEnd(Promise.race([output.finished, closed]), timeoutMs, signal);
