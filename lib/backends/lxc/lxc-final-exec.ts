@@ -15,8 +15,6 @@ import type { ValidExecOptions } from './lxc-validation.js';
 
 /** How long the FIFOs may take to close after the command's processes were killed, before we stop waiting. */
 const killGraceMs = 2_000;
-/** How long the rest of the output may trail the end of stdout or stderr. */
-const outputGraceMs = 1_000;
 
 /**
  * Above this, a command line goes through exec: the agent's shell reads its script a byte at a time (a pipe
@@ -33,9 +31,9 @@ export const notThroughAgent = Symbol('notThroughAgent');
  * command runs; no lxc-attach. Resolves like `exec` (the exit code, also a non-zero one; 124 and `timedOut`
  * after a timeout) as soon as the agent has printed the command's status. A timeout or an abort SIGKILLs every
  * process of the container but its init, so the command and all it started end, and files can still be read
- * out. Resolves with `notThroughAgent` when the agent did not take the command (the caller falls back to exec); rejects
- * with `signal.reason` on abort, with ContainerDiedError when the container died under the command, and with a
- * BackendError when `cwd` does not exist or the agent stopped without saying how the command ended.
+ * out. Resolves with `notThroughAgent` when the agent did not take the command (the caller falls back to exec);
+ * rejects with `signal.reason` on abort, with ContainerDiedError when the container died under the command, and
+ * with a BackendError when `cwd` does not exist or the agent stopped without saying how the command ended.
  */
 export async function runLxcFinalExec(
   container: { readonly name: string },
@@ -70,7 +68,7 @@ export async function runLxcFinalExec(
       if (outcome === 'aborted') throw (signal as AbortSignal).reason;
       return { exitCode: timedOutExitCode, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: true };
     }
-    if (outcome !== 'finished') await waitAtMost(output.finished, outputGraceMs);
+    // Both FIFOs at their end (`closed`) means every byte written to them has been parsed: nothing to wait for.
     if (output.isFinished) {
       if (output.noCwd) throw failure(`the working directory ${JSON.stringify(cwd)} does not exist`);
       return { exitCode: output.exitCode as number, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: false };
