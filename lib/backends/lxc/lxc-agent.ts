@@ -3,8 +3,8 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { agentScript } from '../agent-protocol.js';
 import { runAttached } from './lxc-attach.js';
-import { tryLxcCommand } from './lxc-commands.js';
 import { closeFd, openFifo } from './lxc-fifo.js';
+import { lxcInitPid } from './lxc-init-pid.js';
 
 /**
  * The LXC agent: the agent shell (agent-protocol.ts) running inside a pooled container, started by the factory
@@ -32,16 +32,18 @@ const shellOwnVariables = ['PWD', 'OLDPWD', 'SHLVL'];
 
 /**
  * Runs in the container (through lxc-attach, with the container's environment): makes the FIFOs, opens them,
- * and starts the agent in a session of its own in the background, holding them. The FIFOs are opened before
- * the agent starts, so when lxc-attach returns the agent holds them. `mkfifo` may be a busybox applet only.
+ * and starts the agent in the background, holding them. The FIFOs are opened before the agent starts, so when
+ * lxc-attach returns the agent holds them. Few processes (mkdir, mkfifo, the agent's shell): each costs the
+ * creation a fork and an exec. `mkfifo` may be a busybox applet only. The agent needs no session of its own: the
+ * commands it runs get theirs, so their `kill 0` cannot reach it, and nothing signals lxc-attach's group once
+ * it has returned.
  */
 const startScript = [
   'd=$1; a=$2; shift 2',
-  'mkdir -p "$d" && chmod 700 "$d" || exit 1',
-  'for f in in out err; do mkfifo "$d/$f" 2>/dev/null || busybox mkfifo "$d/$f" || exit 1; done',
+  'mkdir -p -m 700 "$d" || exit 1',
+  'mkfifo "$d/in" "$d/out" "$d/err" 2>/dev/null || busybox mkfifo "$d/in" "$d/out" "$d/err" || exit 1',
   'exec 3<>"$d/in" 4<>"$d/out" 5<>"$d/err"',
-  'S=; command -v setsid >/dev/null 2>&1 && S=setsid',
-  '$S /bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&- &',
+  '/bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&- &',
 ].join('\n');
 
 export interface StartLxcAgentRequest {
@@ -49,6 +51,8 @@ export interface StartLxcAgentRequest {
   readonly name: string;
   /** The container's environment, as `exec` gives it: the agent's commands inherit it. */
   readonly env: Readonly<Record<string, string>>;
+  /** Where `lxc-start -p` wrote its monitor's pid, if it did: finds the init without lxc-info. */
+  readonly monitorPidFile?: string | undefined;
   readonly signal: AbortSignal;
 }
 
@@ -57,16 +61,15 @@ export interface StartLxcAgentRequest {
  * descriptor), or undefined when it could not start (no /bin/sh or mkfifo, the container stopped, /proc not
  * readable): the container then works through `exec` alone. Rejects only with the signal's reason.
  */
-export async function startLxcAgent({ lxcpath, name, env, signal }: StartLxcAgentRequest): Promise<string | undefined> {
+export async function startLxcAgent({ lxcpath, name, env, monitorPidFile, signal }: StartLxcAgentRequest): Promise<string | undefined> {
   const dir = `${agentDirPrefix}${randomBytes(16).toString('hex')}`;
   const dropped = shellOwnVariables.filter((variable) => !(variable in env));
   try {
-    const [started, info] = await Promise.all([
+    const [started, initPid] = await Promise.all([
       runAttached({ lxcpath, name, argv: ['/bin/sh', '-c', startScript, 'sh', dir, agentScript, ...dropped], env, signal }),
-      tryLxcCommand('lxc-info', ['-P', lxcpath, '-n', name, '-p', '-H'], { signal }),
+      lxcInitPid(lxcpath, name, monitorPidFile, signal),
     ]);
-    const initPid = Number(info.stdout.trim());
-    if (started.exitCode !== 0 || info.exitCode !== 0 || !Number.isSafeInteger(initPid) || initPid <= 0) return undefined;
+    if (started.exitCode !== 0 || initPid === undefined) return undefined;
     const path = `/proc/${String(initPid)}/root${dir}`;
     return (await isAgentListening(path)) ? path : undefined;
   } catch {

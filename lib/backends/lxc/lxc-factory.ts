@@ -61,7 +61,9 @@ export class LxcFactory implements ContainerFactory<LxcContainer> {
       ['-P', lxcpath, '-n', base, '-N', name, ...(snapshot ? ['-s', '-B', 'overlayfs'] : [])],
       { signal },
     );
-    await runLxcCommand('lxc-start', [...target, '-d'], { signal });
+    // The monitor's pid, in the clone's own directory (lxc-destroy removes it): the agent finds the init from it.
+    const monitorPidFile = agent ? join(lxcpath, name, 'warmpool-monitor.pid') : undefined;
+    await runLxcCommand('lxc-start', [...target, '-d', ...(monitorPidFile === undefined ? [] : ['-p', monitorPidFile])], { signal });
     await runLxcCommand('lxc-wait', [...target, '-s', 'RUNNING', '-t', String(Math.ceil(startTimeoutMs / 1000))], {
       signal,
     });
@@ -69,7 +71,7 @@ export class LxcFactory implements ContainerFactory<LxcContainer> {
     if (readinessCommand !== undefined) await this.#waitUntilReady(container, readinessCommand, signal);
     if (!agent) return container;
     // Started once the container is ready, off any job's path; without it the container still works through exec.
-    const agentPath = await startLxcAgent({ lxcpath, name, env, signal });
+    const agentPath = await startLxcAgent({ lxcpath, name, env, monitorPidFile, signal });
     return agentPath === undefined ? container : new LxcContainer(lxcpath, name, { env, agentPath });
   }
 
