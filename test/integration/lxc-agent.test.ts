@@ -49,6 +49,9 @@ test('the command runs through the agent with separate stdout and stderr and its
   const container = await fresh();
   try {
     t.regex(container.describe().agentPath ?? '', /^\/proc\/\d+\/root\/tmp\/\.warmpool-agent-[0-9a-f]{32}$/);
+    // The factory found the init from lxc-start's monitor pid and /proc: the same pid LXC gives.
+    const { stdout: initPid } = await execa('lxc-info', ['-P', lxcPath, '-n', container.name, '-p', '-H']);
+    t.is(container.describe().agentPath?.split('/')[2], initPid.trim());
     t.is((await container.exec(['sh', '-c', 'echo early > /tmp/a'])).exitCode, 0, 'exec works before the final command');
     const result = await final(container)(['sh', '-c', 'cat /tmp/a; echo err >&2; echo late >> /tmp/a; printf tail; exit 3']);
     t.deepEqual(result, { exitCode: 3, stdout: 'early\ntail', stderr: 'err\n', timedOut: false });
