@@ -271,6 +271,7 @@ export function isContainerDescriptor(value: unknown): value is ContainerDescrip
     typeof fields['name'] === 'string' &&
     (fields['lxcpath'] === undefined || typeof fields['lxcpath'] === 'string') &&
     (fields['agent'] === undefined || typeof fields['agent'] === 'boolean') &&
+    (fields['agentPath'] === undefined || typeof fields['agentPath'] === 'string') &&
     (fields['env'] === undefined || isStringRecord(fields['env']))
   );
 }

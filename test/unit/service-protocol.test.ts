@@ -1,5 +1,5 @@
 import test from 'ava';
-import { RequestParseError, encodeMessage, parseRequest, parseResponse } from '../../harness/service/protocol.js';
+import { RequestParseError, encodeMessage, isContainerDescriptor, parseRequest, parseResponse } from '../../harness/service/protocol.js';
 import { serviceErrorCodes } from '../../harness/service/service-errors.js';
 
 const rejects = test.macro({
@@ -70,4 +70,14 @@ test('parseResponse checks the envelope', (t) => {
   t.throws(() => parseResponse('{"id":1,"ok":false,"error":null}'));
   t.throws(() => parseResponse('{"id":1,"ok":false}'));
   t.throws(() => parseResponse('[]'));
+});
+
+test('a container descriptor is checked field by field, the LXC agent path too', (t) => {
+  const lxc = { backend: 'lxc', id: 'c', name: 'c', lxcpath: '/var/lib/lxc' };
+  t.true(isContainerDescriptor(lxc));
+  t.true(isContainerDescriptor({ ...lxc, agentPath: '/proc/42/root/tmp/.warmpool-agent-00' }));
+  t.false(isContainerDescriptor({ ...lxc, agentPath: 42 }));
+  t.false(isContainerDescriptor({ ...lxc, env: { A: 1 } }));
+  t.false(isContainerDescriptor({ backend: 'docker', id: 'c', name: 'c', agent: 'yes' }));
+  t.false(isContainerDescriptor({ backend: 'podman', id: 'c', name: 'c' }));
 });
