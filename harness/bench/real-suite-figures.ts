@@ -62,10 +62,12 @@ export function realSuiteFigures(runs: readonly ModeRun[]): Figure[] {
 
 function ratios(prefix: string, runs: readonly ModeRun[], concurrency: number): Figure[] {
   const wall = (mode: SuiteMode): number | undefined => find(runs, mode, concurrency)?.wallMs;
-  return [
-    figure(`${prefix}.poolVsPerJob`, `${concurrency} at once: pool wall / container-per-job wall`, ratio(wall('pool'), wall('perJob')), 'x'),
-    figure(`${prefix}.poolVsNoContainer`, `${concurrency} at once: pool wall / no-container wall`, ratio(wall('pool'), wall('noContainer')), 'x'),
-  ];
+  const figures = [figure(`${prefix}.poolVsPerJob`, `${concurrency} at once: pool wall / container-per-job wall`, ratio(wall('pool'), wall('perJob')), 'x')];
+  // The host runs at the first concurrency only.
+  if (wall('noContainer') !== undefined) {
+    figures.push(figure(`${prefix}.poolVsNoContainer`, `${concurrency} at once: pool wall / no-container wall`, ratio(wall('pool'), wall('noContainer')), 'x'));
+  }
+  return figures;
 }
 
 export interface RealSuiteContext {
@@ -85,7 +87,7 @@ export function realSuiteNotes(runs: readonly ModeRun[], context: RealSuiteConte
     `pool: the scheduler's runSuite (what \`warmpool run\` does) with a PoolSource of as many containers as jobs at once, ${context.workers} creations at once, full before the suite starts (the fill is not in the wall time); wall time is the runSuite call, which ends after the used containers are removed; a job's run time is ${context.backend.poolRunTime}.`,
     `perJob: p-queue at the same concurrency; ${context.backend.perJobHow}; the wall time includes making and removing the containers.`,
     'noContainer: p-queue at the same concurrency; the same command as a host process (execa, a clean environment: PATH, HOME, LANG, TMPDIR set to a fresh directory), in its own process group; its run time is spawn to exit.',
-    `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
+    `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, and only at the first concurrency (the one it is compared at), the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
   ];
   const failures = runs.flatMap((run) => notPassed(run).map((job) => `${run.mode} at ${run.concurrency}: ${job.module} ${job.status}${job.reason === undefined ? '' : ` (${job.reason})`}`));
   if (failures.length === 0) notes.push(`All ${context.modules.length} modules passed in every mode at every concurrency.`);

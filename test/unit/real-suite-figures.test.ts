@@ -55,3 +55,12 @@ test('per-module differences to the host are paired by module and leave failed j
   t.regex(atTwo, /perJob run time minus the host's, per module, p50 300 ms/);
   t.regex(atTwo, /scheduler's time per job outside the wait and the command p50 4 ms/);
 });
+
+test('a concurrency the host did not run at has the pool / per-job ratio and no host ratio', (t) => {
+  const withoutHostAt4 = runs.filter((run) => !(run.mode === 'noContainer' && run.concurrency === 4));
+  const figures = new Map(realSuiteFigures(withoutHostAt4).map((entry) => [entry.key, entry.value]));
+  t.is(figures.get('realSuite.c4.poolVsPerJob'), 11 / 14);
+  t.false(figures.has('realSuite.c4.poolVsNoContainer'));
+  t.false(figures.has('realSuite.c4.noContainer.wallS'));
+  t.is(figures.get('realSuite.poolVsNoContainer'), 1.2);
+});
