@@ -53,6 +53,6 @@ export async function openSuiteBackend(settings: BackendSettings): Promise<Suite
     source: `the LXC base ${base} in ${settings.lxcPath}, built from the host's installed packages (fixtures/images/build-python-suite-lxc-base.sh), cloned as overlayfs snapshots; containers have only loopback`,
     perJobHow:
       "each job makes its own clone as the pool's factory does (lxc-copy overlayfs snapshot, lxc-start, lxc-wait), runs the command through lxc-attach and destroys the clone (lxc-destroy -f); its run time is the lxc-attach",
-    poolRunTime: "the scheduler's (lxc-attach to exit code)",
+    poolRunTime: "the scheduler's (through the container's agent, or lxc-attach, to the exit code)",
   };
 }

@@ -252,3 +252,19 @@ test('an agent that is gone (its command taken by another handle) leaves execFin
     await container.destroy();
   }
 });
+
+test('the command gets the signal dispositions exec gives: SIGINT not ignored (a background start would ignore it and SIGQUIT)', async (t) => {
+  const container = await fresh();
+  try {
+    const ignored = ['sh', '-c', 'grep SigIgn /proc/self/status'];
+    const throughExec = await container.exec(ignored);
+    const throughAgent = await final(container)(ignored);
+    t.is(throughAgent.exitCode, 0, throughAgent.stderr);
+    t.is(throughAgent.stdout, throughExec.stdout);
+    // Signal n is bit n-1 of the mask: SIGINT (2) is 0x2. (CPython's test_pdb fails with it ignored.)
+    const mask = BigInt(`0x${throughAgent.stdout.split(':')[1]?.trim() ?? 'ffff'}`);
+    t.is(mask & 0x2n, 0n, `SigIgn ${throughAgent.stdout.trim()}`);
+  } finally {
+    await container.destroy();
+  }
+});

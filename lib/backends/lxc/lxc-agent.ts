@@ -32,7 +32,7 @@ const shellOwnVariables = ['PWD', 'OLDPWD', 'SHLVL'];
 
 /**
  * Runs in the container (through lxc-attach, with the container's environment): makes the FIFOs, opens them,
- * and starts the agent in the background, holding them. The FIFOs are opened before the agent starts, so when
+ * and starts the agent in the background (without `&`, see below), holding them. The FIFOs are opened before the agent starts, so when
  * lxc-attach returns the agent holds them. Few processes (mkdir, mkfifo, the agent's shell): each costs the
  * creation a fork and an exec. `mkfifo` may be a busybox applet only. The agent needs no session of its own: the
  * commands it runs get theirs, so their `kill 0` cannot reach it, and nothing signals lxc-attach's group once
@@ -43,7 +43,15 @@ const startScript = [
   'mkdir -p -m 700 "$d" || exit 1',
   'mkfifo "$d/in" "$d/out" "$d/err" 2>/dev/null || busybox mkfifo "$d/in" "$d/out" "$d/err" || exit 1',
   'exec 3<>"$d/in" 4<>"$d/out" 5<>"$d/err"',
-  '/bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&- &',
+  // Not with `&`: a non-interactive shell starts a background process with SIGINT and SIGQUIT ignored, and no
+  // shell can undo that for the processes it starts, so every command of the agent would run with them ignored
+  // (CPython's test_pdb fails so). `setsid setsid` starts it in the background without `&`: the first becomes
+  // a process group leader, so the second forks and its parent returns at once.
+  'if command -v setsid >/dev/null 2>&1; then',
+  '  setsid setsid /bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&-',
+  'else',
+  '  /bin/sh -c "unset $*; $a" <&3 >&4 2>&5 3>&- 4>&- 5>&- &',
+  'fi',
 ].join('\n');
 
 export interface StartLxcAgentRequest {
