@@ -7,6 +7,7 @@ import { randomSuffix } from '../../lib/backends/owner.js';
 import { BackendError, ContainerDiedError, timedOutExitCode } from '../../lib/index.js';
 import { loadEngineConfig } from '../../fixtures/engines/engine-config.js';
 import { assertEngine } from '../helpers/engines.js';
+import { registerFinalExecContract } from '../helpers/final-exec-contract.js';
 
 // execFinal runs a job's command through the container's agent (its main process) instead of a new engine exec.
 // Each test uses a container of its own: the container stops once its final command ends.
@@ -35,6 +36,8 @@ test.before(async () => {
 test.after.always(async () => {
   await reapDockerOrphans({ docker, poolId, force: true });
 });
+
+registerFinalExecContract(test, 'docker', fresh);
 
 test('the command runs with separate stdout and stderr and its exit code, and the container then stops', async (t) => {
   const container = await fresh();
@@ -72,30 +75,6 @@ test('a name the shell cannot export still reaches the command, as exec would pa
     const result = await final(container)(['env'], { env: { 'ODD-NAME': 'kept' } });
     t.is(result.exitCode, 0);
     t.true(result.stdout.split('\n').includes('ODD-NAME=kept'), result.stdout);
-  } finally {
-    await container.destroy();
-  }
-});
-
-test('a missing command exits 127 and a missing cwd is a BackendError naming it', async (t) => {
-  const first = await fresh();
-  const second = await fresh();
-  try {
-    const missing = await final(first)(['/no/such/command']);
-    t.is(missing.exitCode, 127);
-    const error = await t.throwsAsync(final(second)(['true'], { cwd: '/no/such/dir' }), { instanceOf: BackendError });
-    t.regex(error?.message ?? '', /\/no\/such\/dir/);
-  } finally {
-    await Promise.all([first.destroy(), second.destroy()]);
-  }
-});
-
-test('the command has its own session: kill 0 and a signal to itself do not take the agent down', async (t) => {
-  const container = await fresh();
-  try {
-    const result = await final(container)(['sh', '-c', 'kill 0; echo not reached']);
-    t.is(result.exitCode, 143, 'SIGTERM: 128 + 15, as a shell reports it');
-    t.is(result.stdout, '');
   } finally {
     await container.destroy();
   }

@@ -8,6 +8,7 @@ import { randomSuffix } from '../../lib/backends/owner.js';
 import type { ContainerDescriptor } from '../../lib/container.js';
 import { BackendError, ContainerDiedError, InvalidOptionError, timedOutExitCode } from '../../lib/index.js';
 import { assertEngine } from '../helpers/engines.js';
+import { registerFinalExecContract } from '../helpers/final-exec-contract.js';
 
 // execFinal on LXC runs a job's command through the agent, a shell started in the container at creation that
 // reads its one command from a FIFO, instead of an lxc-attach. Each test uses a container of its own.
@@ -44,6 +45,8 @@ test.before(async () => {
 test.after.always(async () => {
   await reapLxcOrphans({ lxcpath: lxcPath, poolId, force: true });
 });
+
+registerFinalExecContract(test, 'lxc', fresh);
 
 test('the command runs through the agent with separate stdout and stderr and its exit code; files and exec work after it', async (t) => {
   const container = await fresh();
@@ -101,28 +104,6 @@ test('arguments, env and cwd arrive as exec gives them; no host variable leaks; 
     }
   } finally {
     delete process.env['WARMPOOL_AGENT_TEST_LEAK'];
-    await container.destroy();
-  }
-});
-
-test('a missing command exits 127 and a missing cwd is a BackendError naming it', async (t) => {
-  const [first, second] = await Promise.all([fresh(), fresh()]);
-  try {
-    t.is((await final(first)(['/no/such/command'])).exitCode, 127);
-    const error = await t.throwsAsync(final(second)(['true'], { cwd: '/no/such/dir' }), { instanceOf: BackendError });
-    t.regex(error?.message ?? '', /\/no\/such\/dir/);
-  } finally {
-    await Promise.all([first.destroy(), second.destroy()]);
-  }
-});
-
-test('the command has its own session: kill 0 does not take the agent down', async (t) => {
-  const container = await fresh();
-  try {
-    const result = await final(container)(['sh', '-c', 'kill 0; echo not reached']);
-    t.is(result.exitCode, 143, 'SIGTERM: 128 + 15, as a shell reports it');
-    t.is(result.stdout, '');
-  } finally {
     await container.destroy();
   }
 });
