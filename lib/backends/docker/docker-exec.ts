@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../container.js';
 import { BackendError, InvalidOptionError, errorMessage } from '../../errors.js';
-import { describeArgv, waitForEnd } from './exec-wait.js';
+import { describeArgv, waitForEnd } from '../exec-wait.js';
 
 /**
  * Docker has no API to kill an exec'd process, so a command that may have to be stopped (it has a timeout or a

@@ -8,7 +8,7 @@ import { BackendError, ContainerDiedError, errorMessage } from '../../errors.js'
 import { agentInput } from '../agent-protocol.js';
 import { AgentOutput } from '../agent-output.js';
 import { validateExecArguments } from './docker-exec.js';
-import { describeArgv, waitForEnd } from './exec-wait.js';
+import { describeArgv, waitForEnd } from '../exec-wait.js';
 
 /** How long a killed container may take to close its stream before we stop waiting for it. */
 const killGraceMs = 2_000;

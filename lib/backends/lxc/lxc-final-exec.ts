@@ -7,7 +7,7 @@ import { timedOutExitCode, type ExecResult } from '../../container.js';
 import { BackendError, ContainerDiedError } from '../../errors.js';
 import { AgentOutput } from '../agent-output.js';
 import { agentInput } from '../agent-protocol.js';
-import { describeArgv, waitForEnd } from '../docker/exec-wait.js';
+import { describeArgv, waitForEnd } from '../exec-wait.js';
 import type { LxcAgentLocation } from './lxc-agent.js';
 import { closeFd, fifoStream, openFifo } from './lxc-fifo.js';
 import { killContainerProcesses } from './lxc-kill-processes.js';

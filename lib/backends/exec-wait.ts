@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Waits for whichever comes first: `ended` (what the caller waits for), the timeout, or the abort. The timer and
- * the abort listener never outlive the wait. Shared by the engine exec and the agent's final exec.
+ * the abort listener never outlive the wait. Shared by Docker's engine exec and both backends' agent exec.
  */
 export async function waitForEnd<T extends string>(
   ended: Promise<T>,
