@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -27,6 +28,28 @@ export async function waitForEnd<T extends string>(
     return await Promise.race(racers);
   } finally {
     cleanup.abort();
+  }
+}
+
+/**
+ * Resolves once `stream` has ended, closed or failed: for an output stream whose end is news, not an error
+ * (the agent's output closing when the command or its container is gone).
+ */
+export function streamClosed(stream: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+}
+
+/** Waits for `promise`, but no longer than `ms`; the timer never outlives the wait. */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  try {
+    await Promise.race([promise, sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  } finally {
+    timer.abort();
   }
 }
 

@@ -8,7 +8,7 @@ import { BackendError, ContainerDiedError, errorMessage } from '../../errors.js'
 import { agentInput } from '../agent-protocol.js';
 import { AgentOutput } from '../agent-output.js';
 import { validateExecArguments } from './docker-exec.js';
-import { describeArgv, waitForEnd } from '../exec-wait.js';
+import { describeArgv, streamClosed, waitAtMost, waitForEnd } from '../exec-wait.js';
 
 /** How long a killed container may take to close its stream before we stop waiting for it. */
 const killGraceMs = 2_000;
@@ -48,11 +48,7 @@ export async function runDockerFinalExec(
   const nonce = randomBytes(12).toString('hex');
   const output = new AgentOutput(nonce);
   (docker.modem as DemuxingModem).demuxStream(stream, output.stdout, output.stderr);
-  const closed = new Promise<void>((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.once('error', () => resolve());
-  });
+  const closed = streamClosed(stream);
   // An attach to a stopped container waits for it to start again, so a parallel wait (answered at once when the
   // container is not running) tells a dead container apart, and gives its exit code, at no cost in latency.
   const stopWatch = new AbortController();
@@ -70,7 +66,7 @@ export async function runDockerFinalExec(
       return { exitCode: timedOutExitCode, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: true };
     }
     // The container stops right after the agent's last line, and its output may still be on the way to us.
-    if (outcome !== 'finished') await Promise.race([output.finished, closed, sleep(outputGraceMs)]);
+    if (outcome !== 'finished') await waitAtMost(Promise.race([output.finished, closed]), outputGraceMs);
     if (output.isFinished) {
       if (output.noCwd) throw failure(`the working directory ${JSON.stringify(cwd)} does not exist`);
       return { exitCode: output.exitCode as number, stdout: output.stdoutText(), stderr: output.stderrText(), timedOut: false };
@@ -89,11 +85,6 @@ export async function runDockerFinalExec(
 
 /** Kills every process of the container at once (SIGKILL to its init ends the PID namespace), then waits briefly for the stream. */
 async function killContainer(handle: Dockerode.Container, closed: Promise<void>): Promise<void> {
-  const grace = new AbortController();
-  try {
-    await handle.kill().catch(() => undefined);
-    await Promise.race([closed, sleep(killGraceMs, undefined, { signal: grace.signal }).catch(() => undefined)]);
-  } finally {
-    grace.abort();
-  }
+  await handle.kill().catch(() => undefined);
+  await waitAtMost(closed, killGraceMs);
 }

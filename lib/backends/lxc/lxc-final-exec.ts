@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { timedOutExitCode, type ExecResult } from '../../container.js';
 import { BackendError, ContainerDiedError } from '../../errors.js';
 import { AgentOutput } from '../agent-output.js';
 import { agentInput } from '../agent-protocol.js';
-import { describeArgv, waitForEnd } from '../exec-wait.js';
+import { describeArgv, streamClosed, waitAtMost, waitForEnd } from '../exec-wait.js';
 import type { LxcAgentLocation } from './lxc-agent.js';
 import { closeFd, fifoStream, openFifo } from './lxc-fifo.js';
 import { killContainerProcesses } from './lxc-kill-processes.js';
@@ -105,23 +104,6 @@ function openAgentStreams(path: string): AgentStreams | undefined {
   }
   const [out, err, input] = opened as [number, number, number];
   return { input: fifoStream(input, 'write'), stdout: fifoStream(out, 'read'), stderr: fifoStream(err, 'read') };
-}
-
-function streamClosed(stream: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.once('error', () => resolve());
-  });
-}
-
-async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  const timer = new AbortController();
-  try {
-    await Promise.race([promise, sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
-  } finally {
-    timer.abort();
-  }
 }
 
 /** The container runs while its init does and still has the agent's directory (a reused pid does not). */
