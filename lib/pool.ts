@@ -117,6 +117,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   /** The containers kept ready: `options.size` until `resize()`. */
   #size: number;
+  /** Checkouts still to come beyond the waiting ones, as the caller said (`expectCheckouts`); Infinity: unknown. */
+  #checkoutsToCome = Infinity;
   /** This pool's share of a host budget, when it has one. */
   readonly #seat: BudgetSeat | undefined;
   /** When each container's creation ended: `maxAgeMs` counts from there. */
@@ -270,8 +272,9 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
       waiter.entry = this.#waiters.push(waiter);
       waiter.armTimer(timeoutMs, () => this.#abandon(waiter, 'timeout', null));
       waiter.watch(signal, () => this.#abandon(waiter, 'aborted', signal?.reason));
-      // A pool held back by a host budget asks again: one with waiting callers goes first, and may get room.
-      if (this.#seat) this.#refill();
+      // A pool held back by a host budget asks again: one with waiting callers goes first, and may get room. One
+      // that was told how many checkouts to expect makes room for a caller it did not count.
+      if (this.#seat || this.#checkoutsToCome !== Infinity) this.#refill();
     });
   }
 
@@ -285,6 +288,23 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     if (this.isClosed) return;
     this.#trim();
     this.#refill();
+  }
+
+  /**
+   * Says that at most `count` more checkouts will be asked for, beyond the callers already waiting: a suite that
+   * knows how many of its jobs have not started yet. The pool then starts no creation that no checkout could use
+   * (its size still bounds it), so the end of a suite does not pay the engine for containers nobody takes.
+   * Callers beyond the count (a retry, a replacement) are served all the same: a waiting caller always counts.
+   * Ready containers are not removed. `Infinity` (the default) lifts the limit.
+   * @throws InvalidOptionError for a count that is not an integer from 0 up or Infinity
+   */
+  expectCheckouts(count: number): void {
+    if (!(count === Infinity || (Number.isInteger(count) && count >= 0))) {
+      throw new InvalidOptionError('count', count, 'an integer from 0 up, or Infinity');
+    }
+    const grew = count > this.#checkoutsToCome;
+    this.#checkoutsToCome = count;
+    if (grew) this.#refill();
   }
 
   /**
@@ -444,7 +464,8 @@ export class Pool<C extends Container = Container> implements AsyncDisposable {
     // One creation at a time while it serves as the engine's probe, or while failures back off.
     const cap = this.#outage?.phase === 'probe-creation' || this.#creationBackoff.isBackingOff ? 1 : maxWorkers;
     // Containers past their maximum age still count until their replacements are ready: room for those first.
-    const wanted = this.#size + this.#replacementsDue(now);
+    // No more than the checkouts still to come can use, when the caller said how many (`expectCheckouts`).
+    const wanted = Math.min(this.#size + this.#replacementsDue(now), this.#checkoutsToCome + this.#waiters.length);
     while (this.#ready.length + this.#setAside.length + this.#workers.size < wanted && this.#workers.size < cap) {
       if (this.#seat && !this.#seat.tryStartCreation()) break;
       this.#workers.add(

@@ -45,6 +45,10 @@ export class TimedSource implements ContainerSource {
     return this.#inner.ready();
   }
 
+  expectCheckouts(kind: string, count: number): void {
+    this.#inner.expectCheckouts?.(kind, count);
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

@@ -43,6 +43,13 @@ export interface ContainerSource {
    */
   dropDead?(signal?: AbortSignal): Promise<void>;
   /**
+   * Optional. At most `count` more checkouts of `kind` will come, beyond those already made: the jobs of the
+   * suite that have not started. A source that makes containers stops making ones no job would take, so the end
+   * of a run does not spend the engine on them while its last jobs run. Retries and replacements are checkouts
+   * beyond the count, served all the same. @throws UnknownKindError for a kind the source does not have
+   */
+  expectCheckouts?(kind: string, count: number): void;
+  /**
    * Optional. A container it handed out was removed by the caller (the engine confirmed): a source that counts
    * containers against a host budget stops counting it.
    */
@@ -139,6 +146,11 @@ export class PoolSource implements ContainerSource {
       ready: this.#pool.size,
       engineUnavailable: this.#pool.engineState === 'unavailable',
     });
+  }
+
+  expectCheckouts(kind: string, count: number): void {
+    if (kind !== this.#kind) throw new UnknownKindError(kind, this.kinds);
+    this.#pool.expectCheckouts(count);
   }
 
   get notRemoved(): readonly string[] {

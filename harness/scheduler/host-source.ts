@@ -81,6 +81,11 @@ export class HostSource implements ContainerSource {
     });
   }
 
+  /** See ContainerSource.expectCheckouts: the kind's pool creates no more than they can use. */
+  expectCheckouts(kind: string, count: number): void {
+    this.#host.pool(kind).expectCheckouts(count);
+  }
+
   /** The job runner removed it: the host stops counting it against its budget. */
   removed(container: Container): void {
     this.#host.forget(container as RunnableContainer);

@@ -4,6 +4,7 @@ import { InvalidOptionError, errorMessage } from '../../lib/errors.js';
 import { isPositiveInteger, validateDurationMs } from '../../lib/pool-options.js';
 import type { ContainerSource } from './container-source.js';
 import { countStatuses, resultWithoutAttempt, type JobResult, type LeftBehindContainer, type StatusTotals } from './job-result.js';
+import { CheckoutsToCome } from './checkouts-to-come.js';
 import { checkJobKinds, withDefaultKind } from './job-kinds.js';
 import { describeAbort, runJob, type JobPhaseEvent, type JobRunOptions } from './job-runner.js';
 import { RemovalQueue } from './removal-queue.js';
@@ -107,6 +108,7 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
   const startedAt = new Date();
   const queue = new PQueue({ concurrency: options.concurrency });
   const results: (JobResult | undefined)[] = suite.jobs.map(() => undefined);
+  const toCome = new CheckoutsToCome(source, suite.jobs.map((spec) => withDefaultKind(spec, source.kinds)));
   let active = 0;
   let maxActiveJobs = 0;
   let done = 0;
@@ -116,6 +118,7 @@ export async function runSuite(suite: Suite, options: SchedulerOptions): Promise
       const job = withDefaultKind(spec, source.kinds);
       active++;
       maxActiveJobs = Math.max(maxActiveJobs, active);
+      toCome.started(job.kind);
       try {
         // A job dequeued after an interrupt returns at once as `cancelled` (not started).
         const result = await runJob(job, {

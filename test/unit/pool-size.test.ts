@@ -177,3 +177,42 @@ test('discard: a container handed out is removed through the pool, retried until
   await pool.cleanup();
   assertNothingLost(t, factory);
 });
+
+test('expectCheckouts: no creation beyond the checkouts to come, a caller beyond them is served, Infinity refills to the size', async (t) => {
+  const factory = instantFactory();
+  // A pool fills at construction: told before it grows, it makes only what the two checkouts to come can use.
+  const pool = new Pool(factory, { size: 0 });
+  pool.expectCheckouts(2);
+  pool.resize(5);
+  await settle();
+  t.is(pool.size, 2, 'two checkouts to come: two containers, not five');
+  const taken = [await pool.get(), await pool.get()];
+  pool.expectCheckouts(0);
+  await settle();
+  t.is(factory.ledger.started, 2, 'no refill once no checkout is to come');
+  // A caller the count did not include (a retry) waits, and the pool makes its container.
+  const extra = await pool.get({ timeoutMs: 1_000 });
+  t.truthy(extra);
+  t.is(factory.ledger.started, 3);
+  pool.expectCheckouts(Infinity);
+  await settle();
+  t.is(pool.size, 5);
+  const error = t.throws(() => pool.expectCheckouts(-1));
+  t.is((error as { code?: string }).code, 'ERR_WARMPOOL_INVALID_OPTION');
+  t.regex(error.message, /-1/);
+  await pool.cleanup();
+  const out = [...taken, extra].filter((container): container is FakeContainer => container !== null);
+  assertNothingLost(t, factory, out);
+});
+
+test('expectCheckouts keeps the ready containers it finds: a smaller count removes nothing', async (t) => {
+  const factory = instantFactory();
+  const pool = new Pool(factory, { size: 4 });
+  await settle();
+  pool.expectCheckouts(1);
+  await settle();
+  t.is(pool.size, 4);
+  t.is(factory.ledger.destroyed.size, 0);
+  await pool.cleanup();
+  assertNothingLost(t, factory);
+});

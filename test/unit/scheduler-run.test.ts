@@ -167,6 +167,13 @@ test('retries rerun only failed and errored jobs, each time in a new container',
   t.is(job('flaky').stdout, 'jobs/flaky/attempt-3/stdout.log');
 });
 
+test('the pool makes a container for each job and none after the last one starts; a retry still gets one', async (t) => {
+  const jobs = Array.from({ length: 6 }, (_, n) => ({ name: `job-${n}`, command: ['out:ok'] }));
+  const { result, factory } = await runJobs([...jobs, { name: 'flaky', command: ['fail-first:flaky:1', 'out:ok'], retries: 1 }], { size: 4, concurrency: 2 });
+  t.is(result.totals.passed, 7);
+  t.is(factory.ledger.created.length, 8, 'seven jobs and one retry: eight containers, none left ready for nobody');
+});
+
 test('never more than K jobs at once', async (t) => {
   const jobs = Array.from({ length: 12 }, (_, n) => ({ name: `job-${n}`, command: ['sleep:25'] }));
   const { result, factory } = await runJobs(jobs, { size: 6, concurrency: 3 });
