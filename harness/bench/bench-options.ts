@@ -60,7 +60,7 @@ Options:
   --backend docker|lxc   the engine (default docker)
   --size N               pool size, and containers per engine-ceiling round (default 8)
   --workers K            creations at once, for the pool and the ceiling; scheduler concurrency (default 5)
-  --samples S            samples per latency figure (default 40; --quick 10)
+  --samples S            samples per latency figure (default 30; --quick 10)
   --jobs M               jobs in the job-start suite (default 40; --quick 12)
   --rounds R             rounds of the ceiling and refill measurements (default 3; --quick 1)
   --idle-ms MS           idle-cost window (default 6000; --quick 3000)
@@ -130,7 +130,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     backend,
     size: positiveInteger('size', values.size, 8),
     workers: positiveInteger('workers', values.workers, 5),
-    samples: positiveInteger('samples', values.samples, quick ? 10 : 40),
+    samples: positiveInteger('samples', values.samples, quick ? 10 : 30),
     jobs: positiveInteger('jobs', values.jobs, quick ? 12 : 40),
     rounds: positiveInteger('rounds', values.rounds, quick ? 1 : 3),
     idleMs: positiveInteger('idle-ms', values['idle-ms'], quick ? 3_000 : 6_000),

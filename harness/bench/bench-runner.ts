@@ -62,8 +62,9 @@ export async function runBench(options: BenchOptions, context: BenchRunContext):
       ['service', () => servicePart(run, ids.service)],
       ['on-demand', () => onDemandPart(run)],
       ['jobs', () => jobsPart(run)],
-      ['job-start', () => openLoopPart(run)],
+      // 5c before 5b: its engine ceiling, measured at length, is the one 5b's loads are shares of.
       ['throughput', () => throughputPart(run)],
+      ['job-start', () => openLoopPart(run)],
       ['scale', () => scalePart(run)],
       ['real-suite', () => realSuitePart(run)],
       ['demand', () => demandPart(run)],

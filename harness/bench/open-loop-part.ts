@@ -20,12 +20,22 @@ export async function openLoopPart(run: Run): Promise<Measured> {
   const { signal } = context;
   const notes: string[] = [];
   // Every job costs the engine a creation and a removal, with the pool or without it, so the engine's capacity
-  // for jobs is its create+start+remove rate, not its create rate: loads are shares of that, measured here.
-  context.progress(`  job ceiling: ${5 * options.size} containers created and removed, ${options.workers} at a time`);
-  const ceilingRun = await measureCreateRemoveCeiling(factory, { count: 5 * options.size, concurrency: options.workers, signal });
-  const ceilingPerSecond = steadyRate(ceilingRun, options.workers);
+  // for jobs is its create+start+remove rate, not its create rate: loads are shares of that. Part 5c, run just
+  // before, measured it at length; without 5c it is measured here.
+  const fromThroughput = findValue(run.parts, 'throughput.ceiling');
+  let ceilingPerSecond: number;
+  let ceilingHow: string;
+  if (fromThroughput !== undefined) {
+    ceilingPerSecond = fromThroughput;
+    ceilingHow = `part 5c's engine ceiling, measured just before this part (containers created, started and removed through the factory, ${options.workers} at a time, no pool; steady rate)`;
+  } else {
+    context.progress(`  job ceiling: ${5 * options.size} containers created and removed, ${options.workers} at a time`);
+    const ceilingRun = await measureCreateRemoveCeiling(factory, { count: 5 * options.size, concurrency: options.workers, signal });
+    ceilingPerSecond = steadyRate(ceilingRun, options.workers);
+    ceilingHow = `the engine's job ceiling measured at the start of this part (part 5c was left out): ${5 * options.size} containers created, started and removed through the factory, ${options.workers} at a time, no pool; its steady rate leaves out the first ${options.workers} completions (the ramp)`;
+  }
   notes.push(
-    `The loads are shares of the engine's job ceiling measured at the start of this part: ${5 * options.size} containers created, started and removed through the factory, ${options.workers} at a time, no pool; its steady rate leaves out the first ${options.workers} completions (the ramp). Part 1's create-only ceiling (${findValue(run.parts, 'ceiling.createPerSecond')?.toFixed(1) ?? 'not measured'}/s) would overload the engine at 90%: a job costs a removal too.`,
+    `The loads are shares of ${ceilingHow}. Part 1's create-only ceiling (${findValue(run.parts, 'ceiling.createPerSecond')?.toFixed(1) ?? 'not measured'}/s) would overload the engine at 90%: a job costs a removal too.`,
   );
   const budget = openLoopBudget(options.quick);
   const loads = planOpenLoop(ceilingPerSecond, budget);
