@@ -4,6 +4,7 @@ import { errorMessage, InvalidOptionError } from '../../lib/errors.js';
 import type { ContainerSource } from '../scheduler/container-source.js';
 import type { JobResult } from '../scheduler/job-result.js';
 import { runJob, type AttemptOutputText } from '../scheduler/job-runner.js';
+import type { BackgroundLogWrites } from '../scheduler/log-files.js';
 import type { RemovalQueue } from '../scheduler/removal-queue.js';
 import { earlierDeliveries, parseLabJobData, type AttemptOutput, type Delivery, type DeliveryProgress, type LabJobResult } from './lab-job.js';
 import { capOutput, defaultOutputCapBytes } from './output-cap.js';
@@ -24,6 +25,8 @@ export interface LabJobProcessorOptions {
   /** @default 64 KiB */
   readonly outputCapBytes?: number;
   readonly onEvent?: (event: LabJobEvent) => void;
+  /** Where the jobs' log files are written, off their path (each result carries the output, capped). */
+  readonly logs: BackgroundLogWrites;
 }
 
 /** Why a running job was stopped: the host shuts down and gives it back to the queue. */
@@ -99,6 +102,8 @@ export class LabJobProcessor {
         // Capped as it comes, from memory: reading the log files back would cost every job a round of file
         // operations on the thread pool, which with many jobs at once kept slots idle between jobs.
         onOutput: (output) => outputs.push(cappedOutput(output, cap)),
+        // The result carries that capped output, so the host's full log files need not hold the slot.
+        backgroundLogs: this.#options.logs,
       });
     } finally {
       this.#running.delete(jobId);

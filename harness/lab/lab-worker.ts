@@ -10,6 +10,7 @@ import { backendSettingsOfKind, kindSpecOf } from '../config/kind-spec.js';
 import type { LabConfig } from '../config/lab-config.js';
 import { HostSource } from '../scheduler/host-source.js';
 import type { LeftBehindContainer } from '../scheduler/job-result.js';
+import { BackgroundLogWrites } from '../scheduler/log-files.js';
 import { RemovalQueue } from '../scheduler/removal-queue.js';
 import { HostRegistry, type HostKind } from './host-registry.js';
 import { kindConcurrency } from './kind-concurrency.js';
@@ -60,6 +61,7 @@ export class LabWorker {
   readonly #options: LabWorkerOptions;
   readonly #source: HostSource;
   readonly #removals: RemovalQueue;
+  readonly #logs: BackgroundLogWrites;
   readonly #processor: LabJobProcessor;
   readonly #registry: HostRegistry;
   readonly #redis: Redis;
@@ -76,7 +78,9 @@ export class LabWorker {
       onFirstFailure: (name, error) => options.say(`removing container ${name} failed (${errorMessage(error)}); retrying in the background`),
       onRemoved: (container) => source.removed(container),
     });
+    this.#logs = new BackgroundLogWrites((dir, message) => options.say(`writing the logs in ${dir} failed: ${message}`));
     this.#processor = new LabJobProcessor({
+      logs: this.#logs,
       hostId: options.hostId,
       source,
       removals: this.#removals,
@@ -210,6 +214,7 @@ export class LabWorker {
       clearTimeout(grace);
     }
     const leftBehind = await this.#removals.drain(removalDrainMs);
+    await this.#logs.drain();
     await this.#source.close();
     const notRemoved = this.#source.notRemoved.map((name) => ({ name, reason: "the pool's cleanup could not remove it" }));
     await this.#registry.stop();

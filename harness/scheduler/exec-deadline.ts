@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult, RunnableContainer } from '../../lib/container.js';
 import type { JobSpec } from './suite.js';
 
@@ -21,12 +20,6 @@ export type Ran =
   | { readonly kind: 'error'; readonly error: unknown };
 
 /**
- * Why the timers of a finished exec are stopped. One shared reason: `abort()` without one builds a DOMException
- * with a stack trace for every job, a cost that shows at a thousand jobs a second.
- */
-const execEnded = new Error('the exec ended');
-
-/**
  * Runs the job's command with its timeout, and does not trust the backend to return: past the timeout plus a
  * grace period, or on an interrupt, it stops waiting at once (the caller destroys the container).
  */
@@ -34,7 +27,6 @@ export async function execWithDeadline(container: RunnableContainer, job: JobSpe
   const { signal } = options;
   const hardStop = new AbortController();
   const stop = signal === undefined ? hardStop.signal : AbortSignal.any([signal, hardStop.signal]);
-  const timers = new AbortController();
   // The job's command is the last thing its container runs, so a backend's faster final path fits (Docker: no
   // engine exec, the command starts in milliseconds even while the pool refills).
   const final = container.execFinal !== undefined;
@@ -42,10 +34,17 @@ export async function execWithDeadline(container: RunnableContainer, job: JobSpe
   const exec = container.execFinal ? container.execFinal(job.command, execOptions) : container.exec(job.command, execOptions);
   // The race below may leave `exec` behind; its late rejection must not go unhandled.
   exec.catch(() => undefined);
-  const deadline = sleep(job.timeoutMs + (options.killGraceMs ?? 5_000), 'deadline' as const, { signal: timers.signal }).catch(() => 'ended' as const);
+  // A plain timer and listener, cleared below: a timers/promises sleep cancelled through a signal builds an
+  // AbortError with its stack for every job, a cost that shows at a thousand jobs a second.
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    deadlineTimer = setTimeout(() => resolve('deadline'), job.timeoutMs + (options.killGraceMs ?? 5_000));
+  });
+  let onStop: (() => void) | undefined;
   const stopped = new Promise<'stopped'>((resolve) => {
-    if (stop.aborted) resolve('stopped');
-    stop.addEventListener('abort', () => resolve('stopped'), { once: true, signal: timers.signal });
+    onStop = () => resolve('stopped');
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
   });
   try {
     const first = await Promise.race([exec.then((result) => ({ result }), (error: unknown) => ({ error })), deadline, stopped]);
@@ -53,13 +52,13 @@ export async function execWithDeadline(container: RunnableContainer, job: JobSpe
       hardStop.abort(new Error('the command outlived its timeout'));
       return { kind: 'hung', exec: { exitCode: -1, stdout: '', stderr: `warmpool: the command did not stop within ${job.timeoutMs} ms; its container was destroyed\n`, timedOut: true } };
     }
-    // Only the caller's signal can have fired `stop` before the deadline did; 'ended' is the deadline timer
-    // cancelled, which cannot win a race that is still open.
-    if (first === 'stopped' || first === 'ended') return { kind: 'cancelled' };
+    // Only the caller's signal can have fired `stop` before the deadline did.
+    if (first === 'stopped') return { kind: 'cancelled' };
     if ('error' in first) return signal?.aborted ? { kind: 'cancelled' } : { kind: 'error', error: first.error };
     if (signal?.aborted) return { kind: 'cancelled' };
     return { kind: 'exited', exec: first.result, final };
   } finally {
-    timers.abort(execEnded);
+    clearTimeout(deadlineTimer);
+    if (onStop !== undefined) stop.removeEventListener('abort', onStop);
   }
 }

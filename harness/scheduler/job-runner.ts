@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../lib/clock.js';
@@ -7,6 +6,7 @@ import { ContainerDiedError, errorMessage } from '../../lib/errors.js';
 import { collectArtifacts } from './artifacts.js';
 import { askLiveness, deathOf, unknownLiveness, type Liveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
+import { writeLogFiles, type BackgroundLogWrites } from './log-files.js';
 import { execWithDeadline } from './exec-deadline.js';
 import { isRetriable, resultWithoutAttempt, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
 import type { RemovalQueue } from './removal-queue.js';
@@ -36,6 +36,11 @@ export interface JobRunOptions {
    * are written), for a caller that sends output on (the lab's worker) without reading the files back.
    */
   readonly onOutput?: (output: AttemptOutputText) => void;
+  /**
+   * Writes the log files off the job's path: the result comes back while they are being written. For a caller
+   * whose result carries the output anyway (see `onOutput`). @default the logs are written before the result
+   */
+  readonly backgroundLogs?: BackgroundLogWrites;
   readonly onPhase?: (event: JobPhaseEvent) => void;
   /** Where a container goes once its job is done with it: removed off the job's path, retried until gone. */
   readonly removals: RemovalQueue;
@@ -260,9 +265,11 @@ async function useContainer(job: JobSpec, attempt: number, container: RunnableCo
     const { exec } = ran;
     options.onOutput?.({ attempt, stdout: exec.stdout, stderr: exec.stderr });
     const dir = join(options.outDir, relativeDir);
-    await mkdir(dir, { recursive: true });
-    // Side by side: each write is a trip through libuv's thread pool, which many jobs at once queue on.
-    await Promise.all([writeFile(join(dir, 'stdout.log'), exec.stdout), writeFile(join(dir, 'stderr.log'), exec.stderr)]);
+    const logFiles = { dir, files: [['stdout.log', exec.stdout], ['stderr.log', exec.stderr]] } as const;
+    // Each file operation is a trip through libuv's thread pool and back through the event loop, which with
+    // many jobs at once is busy: a caller that has the output already takes them off the job's path.
+    if (options.backgroundLogs) options.backgroundLogs.write(logFiles);
+    else await writeLogFiles(logFiles);
     const logs = { stdout: posix.join(relativeDir, 'stdout.log'), stderr: posix.join(relativeDir, 'stderr.log') };
     const keep = options.keptOutputChars ?? 65_536;
     const kept = { stdout: exec.stdout.slice(-keep), stderr: exec.stderr.slice(-keep) };
