@@ -89,7 +89,9 @@ export function suiteTotals(jobs: readonly JobResult[], leftBehind: readonly Lef
  * Runs every job of a suite, at most `concurrency` at once, each in fresh containers from `source`. Never
  * rejects because a job failed: every job gets a result, and an interrupt still yields the full list. Used
  * containers are removed off the jobs' path; the run resolves once they are all removed (or reported in
- * `leftBehind` after `removalTimeoutMs`). The caller owns `source` and closes it.
+ * `leftBehind` after `removalTimeoutMs`). The caller owns `source` and closes it. A source that can use it is
+ * told, kind by kind, how many jobs have not started (`expectCheckouts`), so it makes no container no job will
+ * take; at the end that count is 0, and a caller that goes on using the source lifts it (`Infinity`).
  * Each job runs in a container of its kind, or of the source's default kind; a job naming a kind the source does
  * not have rejects the run (UnknownJobKindError) before anything starts.
  */
