@@ -56,11 +56,12 @@ for (const backend of backends) {
     if (!stdout) throw new Error('no stdout from warmpool run');
     // Both quick jobs are done (and journaled) once the second job line is printed.
     await printed(stdout, '[2/4]', 90_000);
-    // The two slow jobs hold their containers for 15 s and the pool of 2 refills: wait until the engine holds 4
-    // (the quick jobs' containers, if still being removed, are on top), then kill the run.
+    // The slow jobs took the two containers the pool made for them (it makes none beyond the jobs to come) as
+    // soon as the quick jobs' slots freed, and hold them for 15 s: wait until the quick jobs' containers are
+    // removed and the engine holds just those two, then kill the run.
     const deadline = Date.now() + 60_000;
-    while ((await containersOfPool(backend, poolId)).length < 4) {
-      if (Date.now() > deadline) throw new Error('the slow jobs never got their containers');
+    while ((await containersOfPool(backend, poolId)).length !== 2) {
+      if (Date.now() > deadline) throw new Error(`the engine never held just the slow jobs' two containers: ${(await containersOfPool(backend, poolId)).join(', ')}`);
       await sleep(100);
     }
     killed.kill('SIGKILL');
