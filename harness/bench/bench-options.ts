@@ -38,7 +38,7 @@ export interface BenchOptions {
 
 /** The demand part's trace unless --demand-trace names another: a quiet day, a nightly burst, quiet again. */
 export const defaultDemandTrace = join(packageRoot, 'fixtures', 'demand', 'nightly-burst.json');
-/** The same at half its length, for --quick. */
+/** The same shape in a third of the time, for --quick. */
 export const quickDemandTrace = join(packageRoot, 'fixtures', 'demand', 'nightly-burst-quick.json');
 
 export const benchHelp = `Usage: warmpool bench [options]
@@ -63,18 +63,18 @@ Options:
   --samples S            samples per latency figure (default 30; --quick 10)
   --jobs M               jobs in the job-start suite (default 40; --quick 12)
   --rounds R             rounds of the ceiling and refill measurements (default 3; --quick 1)
-  --idle-ms MS           idle-cost window (default 6000; --quick 3000)
-  --scale-sizes A,B,C    pool sizes for the scale part (default 100,1000,10000)
+  --idle-ms MS           idle-cost window (default 6000; --quick 2000)
+  --scale-sizes A,B,C    pool sizes for the scale part (default 100,1000,10000; --quick 100,1000)
   --scale-gets G         get() calls per scale size (default 100000; --quick 10000)
-  --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 12)
+  --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 6)
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
   --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json)
-  --lab-jobs N           lab part: jobs each worker count drains (default 2000; --quick 500)
+  --lab-jobs N           lab part: jobs each worker count drains (default 2000; --quick 300)
   --lab-workers A,B,C    lab part: worker counts, each taking 4 jobs at once (default 1,5,20)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)
   --skip PART,...        leave parts out: ${partIds.join(', ')}
-  --quick                fewer samples, for a smoke run
+  --quick                fewer samples and shorter parts, for a smoke run (about 2 minutes)
 `;
 
 function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
@@ -94,7 +94,7 @@ function parseSkip(text: string | undefined): Set<PartId> {
 }
 
 function suiteModules(text: string | undefined, quick: boolean): number {
-  const count = positiveInteger('suite-modules', text, quick ? 12 : realSuiteModules.length);
+  const count = positiveInteger('suite-modules', text, quick ? 6 : realSuiteModules.length);
   if (count > realSuiteModules.length) throw new UsageError(`--suite-modules expects at most ${realSuiteModules.length} (the modules listed), got ${count}`);
   return count;
 }
@@ -123,7 +123,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   const backend = values.backend ?? 'docker';
   if (!isBackendName(backend)) throw new UsageError(`--backend expects docker or lxc, got ${JSON.stringify(backend)}`);
   const quick = values.quick;
-  const scaleSizes = (values['scale-sizes'] ?? '100,1000,10000')
+  const scaleSizes = (values['scale-sizes'] ?? (quick ? '100,1000' : '100,1000,10000'))
     .split(',')
     .map((size) => positiveInteger('scale-sizes', size.trim(), 0));
   return {
@@ -133,7 +133,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     samples: positiveInteger('samples', values.samples, quick ? 10 : 30),
     jobs: positiveInteger('jobs', values.jobs, quick ? 12 : 40),
     rounds: positiveInteger('rounds', values.rounds, quick ? 1 : 3),
-    idleMs: positiveInteger('idle-ms', values['idle-ms'], quick ? 3_000 : 6_000),
+    idleMs: positiveInteger('idle-ms', values['idle-ms'], quick ? 2_000 : 6_000),
     scaleSizes,
     scaleGets: positiveInteger('scale-gets', values['scale-gets'], quick ? 10_000 : 100_000),
     out: values.out ?? `results/bench-${backend}.json`,
@@ -144,7 +144,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       .split(',')
       .map((value) => positiveInteger('suite-concurrency', value.trim(), 0)),
     demandTrace: values['demand-trace'] ?? (quick ? quickDemandTrace : defaultDemandTrace),
-    labJobs: positiveInteger('lab-jobs', values['lab-jobs'], quick ? 500 : 2_000),
+    labJobs: positiveInteger('lab-jobs', values['lab-jobs'], quick ? 300 : 2_000),
     labWorkers: (values['lab-workers'] ?? '1,5,20').split(',').map((value) => positiveInteger('lab-workers', value.trim(), 0)),
   };
 }

@@ -37,7 +37,7 @@ export interface OpenLoopBudget {
  */
 export function openLoopBudget(quick: boolean): OpenLoopBudget {
   return quick
-    ? { windowMs: 4_000, minJobs: 12, maxWindowMs: 6_000, maxJobs: 80 }
+    ? { windowMs: 1_500, minJobs: 6, maxWindowMs: 2_500, maxJobs: 40 }
     : { windowMs: 7_000, minJobs: 24, maxWindowMs: 12_000, maxJobs: 240 };
 }
 

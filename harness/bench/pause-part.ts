@@ -7,7 +7,7 @@ import { summarize } from './stats.js';
 /** Ready containers that burn CPU while idle, and how long their CPU is counted. */
 export const idleCpuContainers = 4;
 export const defaultIdleCpuWindowMs = 3_000;
-const quickIdleCpuWindowMs = 2_000;
+const quickIdleCpuWindowMs = 1_000;
 const maxCheckoutSamples = 25;
 
 /**

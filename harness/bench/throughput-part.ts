@@ -5,7 +5,7 @@ import { measureCreateRemoveCeiling, measurePoolThroughput, steadyRate, type Com
 
 /** Rounds, and jobs per round (and containers per ceiling round): long against the pool, so its full start is a small share. */
 export function throughputPlan(quick: boolean, size: number): { rounds: number; perRound: number } {
-  return quick ? { rounds: 1, perRound: Math.max(40, 4 * size) } : { rounds: 2, perRound: Math.max(50, 4 * size) };
+  return quick ? { rounds: 1, perRound: Math.max(24, 3 * size) } : { rounds: 2, perRound: Math.max(50, 4 * size) };
 }
 
 function wallRate(runs: readonly Completions[]): number {

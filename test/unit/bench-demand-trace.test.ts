@@ -33,7 +33,7 @@ function traceError(t: ExecutionContext, value: unknown): DemandTraceError {
 
 for (const [file, least, most] of [
   [defaultDemandTrace, 25_000, 40_000],
-  [quickDemandTrace, 20_000, 25_000],
+  [quickDemandTrace, 8_000, 12_000],
 ] as const) {
   test(`the trace ${file.split('/').at(-1) ?? ''} is valid, lasts ${least / 1000} to ${most / 1000} s and has a burst well above its mean`, (t) => {
     const trace = loadDemandTrace(file);

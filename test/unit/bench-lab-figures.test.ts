@@ -80,7 +80,7 @@ test('--lab-jobs and --lab-workers set the lab part; --quick drains fewer jobs; 
   const defaults = parseBenchOptions([]);
   t.is(defaults.labJobs, 2_000);
   t.deepEqual(defaults.labWorkers, [1, 5, 20]);
-  t.is(parseBenchOptions(['--quick']).labJobs, 500);
+  t.is(parseBenchOptions(['--quick']).labJobs, 300);
   const given = parseBenchOptions(['--lab-jobs', '300', '--lab-workers', '2, 8']);
   t.is(given.labJobs, 300);
   t.deepEqual(given.labWorkers, [2, 8]);
