@@ -66,7 +66,7 @@ Options:
   --idle-ms MS           idle-cost window (default 6000; --quick 2000)
   --scale-sizes A,B,C    pool sizes for the scale part (default 100,1000,10000; --quick 100,1000)
   --scale-gets G         get() calls per scale size (default 100000; --quick 10000)
-  --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 6)
+  --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 4)
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
   --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json)
@@ -94,7 +94,7 @@ function parseSkip(text: string | undefined): Set<PartId> {
 }
 
 function suiteModules(text: string | undefined, quick: boolean): number {
-  const count = positiveInteger('suite-modules', text, quick ? 6 : realSuiteModules.length);
+  const count = positiveInteger('suite-modules', text, quick ? 4 : realSuiteModules.length);
   if (count > realSuiteModules.length) throw new UsageError(`--suite-modules expects at most ${realSuiteModules.length} (the modules listed), got ${count}`);
   return count;
 }
