@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { errorMessage } from '../../lib/errors.js';
 
 /** One attempt's log files: its directory, and each file's name and content. */
@@ -8,35 +9,19 @@ export interface LogFiles {
   readonly files: readonly (readonly [name: string, content: string])[];
 }
 
+/** fs's callback API, promisified: see writeLogFiles. */
+const mkdirAsync = promisify(mkdir);
+const writeFileAsync = promisify(writeFile);
+
 /**
  * Writes an attempt's log files: the directory, then the files side by side. The callback API, not
  * fs/promises: each FileHandle costs the event loop about twice as much (measured with a scratch script, 3,000
  * attempts of two small files on /dev/shm: 20-27 against 46-59 µs of event loop per attempt), and with many jobs
  * at once the event loop is what a job's next start waits on.
  */
-export function writeLogFiles({ dir, files }: LogFiles): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    mkdir(dir, { recursive: true }, (mkdirError) => {
-      if (mkdirError) {
-        reject(mkdirError);
-        return;
-      }
-      let left = files.length;
-      let failed = false;
-      if (left === 0) resolve();
-      for (const [name, content] of files) {
-        writeFile(join(dir, name), content, (error) => {
-          if (failed) return;
-          if (error) {
-            failed = true;
-            reject(error);
-            return;
-          }
-          if (--left === 0) resolve();
-        });
-      }
-    });
-  });
+export async function writeLogFiles({ dir, files }: LogFiles): Promise<void> {
+  await mkdirAsync(dir, { recursive: true });
+  await Promise.all(files.map(([name, content]) => writeFileAsync(join(dir, name), content)));
 }
 
 /**
