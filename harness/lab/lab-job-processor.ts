@@ -4,10 +4,10 @@ import { errorMessage, InvalidOptionError } from '../../lib/errors.js';
 import type { ContainerSource } from '../scheduler/container-source.js';
 import type { JobResult } from '../scheduler/job-result.js';
 import { runJob, type AttemptOutputText } from '../scheduler/job-runner.js';
-import type { BackgroundLogWrites } from '../scheduler/log-files.js';
+import type { LogSink } from '../scheduler/log-files.js';
 import type { RemovalQueue } from '../scheduler/removal-queue.js';
 import { earlierDeliveries, parseLabJobData, type AttemptOutput, type Delivery, type DeliveryProgress, type LabJobResult } from './lab-job.js';
-import { capOutput, defaultOutputCapBytes } from './output-cap.js';
+import { capOutput, defaultOutputCapBytes, keepCutLogs } from './output-cap.js';
 
 /** What a worker tells about its jobs (printed as JSON lines on its stdout). */
 export type LabJobEvent =
@@ -19,14 +19,20 @@ export interface LabJobProcessorOptions {
   readonly hostId: string;
   readonly source: ContainerSource;
   readonly removals: RemovalQueue;
-  /** Each suite's logs and artifacts go under `<outDir>/<suite id>/jobs/<job>/attempt-<n>/`. */
+  /**
+   * Each suite's artifacts, and the whole copy of each log the cap cut, go under
+   * `<outDir>/<suite id>/jobs/<job>/attempt-<n>/`.
+   */
   readonly outDir: string;
   readonly checkoutTimeoutMs: number;
   /** @default 64 KiB */
   readonly outputCapBytes?: number;
   readonly onEvent?: (event: LabJobEvent) => void;
-  /** Where the jobs' log files are written, off their path (each result carries the output, capped). */
-  readonly logs: BackgroundLogWrites;
+  /**
+   * Where the log files the cap cut are written, whole, off the job's path. Only those: each result carries
+   * every log, capped, and the submitter writes it.
+   */
+  readonly logs: LogSink;
 }
 
 /** Why a running job was stopped: the host shuts down and gives it back to the queue. */
@@ -102,8 +108,9 @@ export class LabJobProcessor {
         // Capped as it comes, from memory: reading the log files back would cost every job a round of file
         // operations on the thread pool, which with many jobs at once kept slots idle between jobs.
         onOutput: (output) => outputs.push(cappedOutput(output, cap)),
-        // The result carries that capped output, so the host's full log files need not hold the slot.
-        backgroundLogs: this.#options.logs,
+        // The result carries that capped output, so the host writes, off the slot, only the logs the cap cut:
+        // whole, where the submitter's copy of a cut log points. A log that fits travels whole and is not written.
+        backgroundLogs: keepCutLogs(this.#options.logs, cap),
       });
     } finally {
       this.#running.delete(jobId);
@@ -155,7 +162,7 @@ function recordedDeliveries(progress: unknown): DeliveryProgress['deliveries'] {
   return Array.isArray(deliveries) ? (deliveries as DeliveryProgress['deliveries']) : [];
 }
 
-/** The output is in the log files and in `outputs`; the result travels without it. */
+/** The output travels in `outputs`, capped (and a log the cap cut is in the worker's files): not twice. */
 function withoutOutput({ output: _output, ...rest }: JobResult): Omit<JobResult, 'output'> {
   return rest;
 }

@@ -27,7 +27,11 @@ export interface LabWorkerOptions {
   readonly hostId: string;
   /** At shutdown, how long running jobs may go on before they are handed back to their queues. */
   readonly graceMs: number;
-  /** Where each job's whole logs and artifacts go: `<outDir>/<suite id>/jobs/<job>/attempt-<n>/`. */
+  /**
+   * Where each job's artifacts, and the whole copy of any log the output cap cut, go:
+   * `<outDir>/<suite id>/jobs/<job>/attempt-<n>/`. Every log travels with its result (capped) and the submitter
+   * writes it.
+   */
   readonly outDir: string;
   readonly checkoutTimeoutMs: number;
   /** Lines for the operator (stderr); never holding the Redis password. */

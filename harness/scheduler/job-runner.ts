@@ -6,7 +6,7 @@ import { ContainerDiedError, errorMessage } from '../../lib/errors.js';
 import { collectArtifacts } from './artifacts.js';
 import { askLiveness, deathOf, unknownLiveness, type Liveness } from './container-liveness.js';
 import type { ContainerSource } from './container-source.js';
-import { writeLogFiles, type BackgroundLogWrites } from './log-files.js';
+import { writeLogFiles, type LogSink } from './log-files.js';
 import { execWithDeadline } from './exec-deadline.js';
 import { isRetriable, resultWithoutAttempt, type AttemptResult, type JobResult, type JobStatus, type ReplacedContainer } from './job-result.js';
 import type { RemovalQueue } from './removal-queue.js';
@@ -29,7 +29,7 @@ export interface JobRunOptions {
   readonly killGraceMs?: number;
   /** The most time spent copying artifacts out of one container. @default 30_000 */
   readonly artifactTimeoutMs?: number;
-  /** Most characters of stdout/stderr kept in memory for the report (the log files get everything). @default 65_536 */
+  /** Most characters of stdout/stderr kept in memory for the report (the log files, or the caller's `backgroundLogs`, get everything). @default 65_536 */
   readonly keptOutputChars?: number;
   /**
    * Called with each attempt's whole stdout and stderr as soon as its command has ended (before the log files
@@ -37,10 +37,11 @@ export interface JobRunOptions {
    */
   readonly onOutput?: (output: AttemptOutputText) => void;
   /**
-   * Writes the log files off the job's path: the result comes back while they are being written. For a caller
+   * Takes each attempt's log files off the job's path: the result comes back while they are being written, and
+   * the sink may write only some of them (the lab's worker keeps only the logs its output cap cut). For a caller
    * whose result carries the output anyway (see `onOutput`). @default the logs are written before the result
    */
-  readonly backgroundLogs?: BackgroundLogWrites;
+  readonly backgroundLogs?: LogSink;
   readonly onPhase?: (event: JobPhaseEvent) => void;
   /** Where a container goes once its job is done with it: removed off the job's path, retried until gone. */
   readonly removals: RemovalQueue;

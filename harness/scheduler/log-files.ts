@@ -25,12 +25,21 @@ export async function writeLogFiles({ dir, files }: LogFiles): Promise<void> {
 }
 
 /**
+ * Where a caller that already has an attempt's output (and sends it on with the result) hands the attempt's log
+ * files, to be written off the job's path: the job's result does not wait for them.
+ */
+export interface LogSink {
+  write(logs: LogFiles): void;
+}
+
+/**
  * Log files written off the job's path: the job's result is returned while its logs are still being written,
  * each write is tracked, and `drain()` waits for them all (a worker calls it before it exits). For a caller
- * whose result already carries the output (the lab's worker sends it, capped, with the result), so the files
- * are the host's full copy; a local `warmpool run`, whose results point at its log files, awaits them instead.
+ * whose result already carries the output: the lab's worker sends each stream, capped, with the result, and
+ * writes here only the logs the cap cut (see keepCutLogs), as the whole copy the submitter's logs point at. A
+ * local `warmpool run`, whose results point at its log files, awaits them instead.
  */
-export class BackgroundLogWrites {
+export class BackgroundLogWrites implements LogSink {
   readonly #pending = new Set<Promise<void>>();
   readonly #onError: (dir: string, message: string) => void;
 

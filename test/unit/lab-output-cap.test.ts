@@ -2,9 +2,10 @@ import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capOutput, truncationMarker } from '../../harness/lab/output-cap.js';
+import { capOutput, fitsCap, keepCutLogs, truncationMarker } from '../../harness/lab/output-cap.js';
 import { writeLabLogs } from '../../harness/lab/lab-suite-result.js';
 import type { LabJobResult } from '../../harness/lab/lab-job.js';
+import type { LogFiles, LogSink } from '../../harness/scheduler/log-files.js';
 
 test('output within the cap travels whole', (t) => {
   t.deepEqual(capOutput('hello\n', 64), { text: 'hello\n', droppedBytes: 0 });
@@ -88,4 +89,52 @@ test('logs written from a result are where results.json says, a cut one marked w
   t.is(await readFile(join(dir, 'jobs/j/attempt-2/stderr.log'), 'utf8'), 'err\n');
   t.deepEqual(written?.output, { stdout: 'end of a long log\n', stderr: 'err\n' }, 'the last attempt is the output junit.xml shows');
   t.false('outputs' in (written ?? {}), 'results.json does not carry the logs twice');
+});
+
+test('fitsCap: exactly the cap fits, one byte more does not, counted in UTF-8 bytes', (t) => {
+  t.true(fitsCap('', 0));
+  t.false(fitsCap('x', 0));
+  // Past the fast path (length x 3 > cap), so the bytes are counted.
+  t.true(fitsCap('x'.repeat(100), 100));
+  t.false(fitsCap('x'.repeat(101), 100));
+  // '€' is 3 bytes and 1 UTF-16 unit, '😀' 4 bytes and 2 units.
+  t.true(fitsCap('€€€€', 12));
+  t.false(fitsCap('€€€€', 11));
+  t.true(fitsCap('😀😀', 8));
+  t.false(fitsCap('😀😀', 7));
+  t.true(fitsCap('a€é', 6));
+  t.false(fitsCap('a€é', 5));
+});
+
+test('fitsCap says whether capOutput keeps the text whole', (t) => {
+  for (const text of ['', 'hello', 'x'.repeat(64), 'x'.repeat(65), '€'.repeat(21), '€'.repeat(22), 'é'.repeat(33)]) {
+    t.is(fitsCap(text, 64), capOutput(text, 64).droppedBytes === 0, JSON.stringify(text));
+  }
+});
+
+/** A sink that records what it is given. */
+function recordingSink(): LogSink & { readonly written: LogFiles[] } {
+  const written: LogFiles[] = [];
+  return { written, write: (logs) => written.push(logs) };
+}
+
+test('keepCutLogs: an attempt whose logs both fit writes nothing, not even its directory', (t) => {
+  const sink = recordingSink();
+  keepCutLogs(sink, 10).write({ dir: '/out/s/jobs/j/attempt-1', files: [['stdout.log', '0123456789'], ['stderr.log', '']] });
+  t.deepEqual(sink.written, []);
+});
+
+test('keepCutLogs: only the log the cap cut is written, whole, in its attempt directory', (t) => {
+  const sink = recordingSink();
+  const long = `${'x'.repeat(10)}€`;
+  keepCutLogs(sink, 10).write({ dir: '/out/s/jobs/j/attempt-2', files: [['stdout.log', 'short\n'], ['stderr.log', long]] });
+  t.deepEqual(sink.written, [{ dir: '/out/s/jobs/j/attempt-2', files: [['stderr.log', long]] }]);
+});
+
+test('keepCutLogs: both logs are written when the cap cut both', (t) => {
+  const sink = recordingSink();
+  const stdout = 'o'.repeat(11);
+  const stderr = 'é'.repeat(6);
+  keepCutLogs(sink, 10).write({ dir: '/out/s/jobs/j/attempt-1', files: [['stdout.log', stdout], ['stderr.log', stderr]] });
+  t.deepEqual(sink.written, [{ dir: '/out/s/jobs/j/attempt-1', files: [['stdout.log', stdout], ['stderr.log', stderr]] }]);
 });

@@ -19,8 +19,8 @@ Runs a suite in a lab: its jobs go into the lab's Redis as one BullMQ flow (the 
 child in its kind's queue) and the lab's workers (\`warmpool worker\`, one per host) run them, each in a fresh
 container of its kind. It shows the progress as \`warmpool run\` does and, once every job has ended, writes the
 same OUT/results.json (each job also with the host that ran it, its deliveries and infraRetries) and
-OUT/junit.xml, and each attempt's stdout and stderr (up to 64 KiB each; the whole logs and the artifacts are in
-the worker's --out on its host) under OUT/jobs/<job>/attempt-<n>/.
+OUT/junit.xml, and each attempt's stdout and stderr (up to 64 KiB each, the end of a longer one; its whole copy
+and the artifacts are in the worker's --out on its host) under OUT/jobs/<job>/attempt-<n>/.
 
 The suite is checked as \`warmpool run\` checks it, and every job's kind against the kinds of the live workers,
 before anything is enqueued: an invalid suite, a field the format does not know, or a job naming a kind no live

@@ -23,8 +23,8 @@ One host of a lab: keeps the kinds of a host config warm (as \`warmpool serve --
 \`warmpool submit\` puts in the lab's Redis (BullMQ), each in a fresh container of its kind. It takes jobs only
 from the queues of its kinds, as many at once as each kind's pool can serve (its max; cut in proportion when
 the kinds' maxes add up to more than host.maxContainers). A job's result (status, exit code, times, each
-attempt's stdout and stderr up to 64 KiB each, cut at the front and marked) goes back through Redis; the whole
-logs and the artifacts stay in --out.
+attempt's stdout and stderr up to 64 KiB each, cut at the front and marked) goes back through Redis, and the
+submitter writes those logs; the artifacts, and the whole copy of any log the cap cut, stay in --out.
 
 It registers the host (id, kinds, capacity, jobs running, a heartbeat that expires after ${labTiming.aliveTtlMs / 1000} s) for
 \`warmpool lab status\`. On start it removes what a killed worker of its pool ids left on the engines.
@@ -48,9 +48,9 @@ ${labFlagsHelp}
   --host-id ID         This host in the lab (default: the machine's name, ${JSON.stringify(hostIdFromHostname(hostname()))} here). A live worker
                        with the same id is refused; give each worker on one machine its own
   --grace-ms N         At shutdown, how long running jobs may go on (default: ${defaultGraceMs})
-  --out DIR            Where each job's whole logs and artifacts go, as DIR/<suite id>/jobs/<job>/attempt-<n>/
-                       (default: ${join(tmpdir(), 'warmpool-lab', '<host id>')}). A directory every host can reach
-                       (NFS) lets submitters read the artifacts
+  --out DIR            Where each job's artifacts, and the whole copy of any log the 64 KiB cap cut, go, as
+                       DIR/<suite id>/jobs/<job>/attempt-<n>/ (default: ${join(tmpdir(), 'warmpool-lab', '<host id>')}).
+                       A directory every host can reach (NFS) lets submitters read the artifacts
   --checkout-timeout-ms MS   How long a job waits for a container before it ends \`error\`
                        (default: ${defaultCheckoutTimeoutMs})
 
