@@ -146,6 +146,41 @@ test('exec still works before the final command, and files can be read after it'
   }
 });
 
+/** The actions of the engine's events for each of the containers `ids`, from `sinceS` (Unix seconds) until now. */
+async function eventsOf(ids: readonly string[], sinceS: number): Promise<Map<string, string[]>> {
+  // The stream ends at `until`, a whole second: the next one, so that the newest events are in.
+  const untilS = Math.floor(Date.now() / 1000) + 1;
+  const stream = await docker.getEvents({ since: sinceS, until: untilS, filters: { container: [...ids] } });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  const actions = new Map(ids.map((id) => [id, [] as string[]]));
+  for (const line of text.split('\n').filter((line) => line.trim() !== '')) {
+    const event = JSON.parse(line) as { id?: string; Action?: string };
+    actions.get(String(event.id))?.push(String(event.Action));
+  }
+  return actions;
+}
+
+test('destroy() right after the final command lets the container stop by itself: the engine kills nothing', async (t) => {
+  // Several at once: with the engine busy, a stop trails the agent's last line by more, and a remove that did not
+  // wait for it would have the engine kill the container (it did in 1 of 4 runs with one container alone).
+  const containers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => fresh()));
+  const sinceS = Math.floor(Date.now() / 1000) - 1;
+  await Promise.all(
+    containers.map(async (container) => {
+      t.is((await final(container)(['true'])).exitCode, 0);
+      await container.destroy();
+    }),
+  );
+  const events = await eventsOf(containers.map((container) => container.id), sinceS);
+  for (const container of containers) {
+    const actions = events.get(container.id) ?? [];
+    t.true(actions.includes('destroy'), `removed (events: ${actions.join(', ')})`);
+    t.true(actions.includes('die'), `stopped (events: ${actions.join(', ')})`);
+    t.false(actions.includes('kill'), `no kill (events: ${actions.join(', ')})`);
+  }
+});
+
 test('a container with a main process of its own has no execFinal', async (t) => {
   const ownCommand = new DockerFactory({ docker, poolId, image: engine.dockerImage, command: ['sleep', '3600'] });
   const container = await ownCommand.createContainer({ signal: AbortSignal.timeout(30_000) });

@@ -24,6 +24,8 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   readonly #docker: Dockerode;
   readonly #clock: Clock;
   #destroyed: Promise<void> | undefined;
+  /** Set by `execFinal`: resolves once the container stopped by itself (or a grace passed), for `destroy()` to await. */
+  #stopping: Promise<void> | undefined;
   /**
    * Only on a container whose main process is the agent: runs `argv` through it instead of a new engine exec (see
    * `runDockerFinalExec`). It starts in milliseconds, and the container stops when it ends, so it is the last
@@ -41,7 +43,12 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
   ) {
     this.#docker = docker;
     this.#clock = clock;
-    if (hasAgent) this.execFinal = (argv, options) => runDockerFinalExec(docker, this, argv, options);
+    if (hasAgent) {
+      this.execFinal = (argv, options) =>
+        runDockerFinalExec(docker, this, argv, options, (stopping) => {
+          this.#stopping = stopping;
+        });
+    }
   }
 
   describe(): ContainerDescriptor {
@@ -128,16 +135,22 @@ export class DockerContainer implements RunnableContainer, AsyncDisposable {
    * already gone counts as destroyed; one being removed by another call is waited for (up to 30 s, see
    * `forceRemove`), because that removal may still fail. Rejects with EngineUnavailableError when the engine
    * cannot be reached, also in the middle of that wait (the container may still be there: call again later),
-   * with BackendError for any other failure, a removal still in progress after the wait included.
+   * with BackendError for any other failure, a removal still in progress after the wait included. After
+   * `execFinal` it first waits, at most 2 s, for the container to stop by itself (see `runDockerFinalExec`).
    */
   destroy(): Promise<void> {
-    this.#destroyed ??= forceRemove(this.#docker, this.id, { clock: this.#clock }).catch(async (error: unknown) => {
+    this.#destroyed ??= this.#remove().catch(async (error: unknown) => {
       this.#destroyed = undefined;
       const message = `Removing container ${this.name} failed: ${errorMessage(error)}`;
       if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
       throw new BackendError(message, { cause: error });
     });
     return this.#destroyed;
+  }
+
+  async #remove(): Promise<void> {
+    if (this.#stopping !== undefined) await this.#stopping;
+    await forceRemove(this.#docker, this.id, { clock: this.#clock });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
