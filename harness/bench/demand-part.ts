@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import type { Measured, Run } from './bench-parts.js';
 import { replayDemand, type DemandReplay, type DemandStrategy } from './demand-replay.js';
 import { fixedPoolSize } from './demand-sizes.js';
-import { loadDemandTrace, traceArrivals, traceDurationMs, traceRates } from './demand-trace.js';
+import { loadDemandTrace, scaleTraceToEngine, traceArrivals, traceDurationMs, traceRates } from './demand-trace.js';
 import { measureEngineCeiling } from './engine-ceiling.js';
 import { figure, type Figure } from './figures.js';
 import { ratio, summarize } from './stats.js';
@@ -31,14 +31,15 @@ type StrategyKey = keyof typeof strategyLabels;
 export async function demandPart(run: Run): Promise<Measured> {
   const { options, factory, context } = run;
   const { signal } = context;
-  const trace = loadDemandTrace(options.demandTrace);
-  const arrivals = traceArrivals(trace);
-  const durationMs = traceDurationMs(trace);
-  const rates = traceRates(trace);
+  const written = loadDemandTrace(options.demandTrace);
   // The creation time a burst sees: `workers` creations at once, as the pool's refill makes them.
   context.progress(`  creation time: ${2 * options.workers} containers, ${options.workers} at a time`);
   const calibration = await measureEngineCeiling(factory, { count: 2 * options.workers, workers: options.workers, signal });
   const creationMs = summarize(calibration.createMs).mean;
+  const { trace, factor: traceScale } = scaleTraceToEngine(written, creationMs);
+  const arrivals = traceArrivals(trace);
+  const durationMs = traceDurationMs(trace);
+  const rates = traceRates(trace);
   const quietest = Math.min(...trace.phases.map((phase) => phase.checkoutsPerSecond).filter((rate) => rate > 0));
   const peakSize = fixedPoolSize(rates.peakPerSecond, creationMs);
   const strategies: Record<StrategyKey, DemandStrategy> = {
@@ -53,6 +54,7 @@ export async function demandPart(run: Run): Promise<Measured> {
     replays[key] = await replayDemand(factory, arrivals, strategies[key], { durationMs, workers: options.workers, signal });
   }
   const figures: Figure[] = [
+    figure('demand.traceScale', 'trace rates scaled by (holds divided by) its referenceCreationMs / creation time', traceScale, 'x'),
     figure('demand.checkouts', 'checkouts in the trace', arrivals.length, 'count'),
     figure('demand.peakPerSecond', 'busiest phase, checkouts per second', rates.peakPerSecond, 'ops/s'),
     figure('demand.meanPerSecond', 'mean over the trace, checkouts per second', rates.meanPerSecond, 'ops/s'),
@@ -68,7 +70,7 @@ export async function demandPart(run: Run): Promise<Measured> {
   return {
     figures,
     notes: [
-      `Trace ${relative(process.cwd(), options.demandTrace) || options.demandTrace}: ${trace.phases.map((phase) => `${phase.name} ${phase.durationMs / 1000} s at ${phase.checkoutsPerSecond}/s holding ${phase.holdMs / 1000} s`).join(', ')}; seeded Poisson arrivals per phase (seed ${trace.seed} + phase index), the same ${arrivals.length} for every strategy, replayed open loop on the ${options.backend} engine in the order peak, mean, reactive.`,
+      `Trace ${relative(process.cwd(), options.demandTrace) || options.demandTrace}: ${trace.phases.map((phase) => `${phase.name} ${phase.durationMs / 1000} s at ${Number(phase.checkoutsPerSecond.toFixed(2))}/s holding ${Number((phase.holdMs / 1000).toFixed(2))} s`).join(', ')}${written.referenceCreationMs === undefined ? ' (as written)' : ` (written for a creation time of ${written.referenceCreationMs} ms: rates multiplied, and holds divided, by ${written.referenceCreationMs} / ${creationMs.toFixed(0)} = ${traceScale.toFixed(2)}, so that the load λW, which sets what a pool must hold, is the one written)`}; seeded Poisson arrivals per phase (seed ${trace.seed} + phase index), the same ${arrivals.length} for every strategy, replayed open loop on the ${options.backend} engine in the order peak, mean, reactive.`,
       `Each checkout is HostPools.get(kind, { timeoutMs: Infinity }) at its arrival time, its container held for the phase's holdMs with nothing run in it, then release()d (removed). All three strategies are one HostPools kind (maxCreations ${options.workers}, maxWorkers ${options.workers}), full at its min before the first arrival: the fixed pools have min = max and an infinite idle TTL; the reactive kind min ${strategies.reactive.min} (the rule below at the quietest phase's rate), max ${strategies.reactive.max} (the peak pool: the host affords no more for this kind), idle TTL ${reactiveIdleTtlMs / 1000} s (the trace compresses a night into ${Math.round(durationMs / 1000)} s; the default 5 min would never shrink in it), DemandSizer's rate window ${reactiveRateWindowMs / 1000} s (its λ the larger of that window's rate and the rate of its newest five checkouts).`,
       `Fixed sizes from the rule DemandSizer applies, ceil(λW + 2·sqrt(λW)), with λ the peak phase's or the trace's mean rate and W the mean creation time of ${2 * options.workers} containers made ${options.workers} at a time at the start of the part (${creationMs.toFixed(0)} ms).`,
       `Served at once: the pool handed out a ready container, waiting for no creation (its checkout event's outcome \`ready\`, waitMs 0); the wait figures are get() call to container in hand, wall clock. Idle container-seconds: the kind's ready count (status()) integrated over the trace's ${durationMs / 1000} s as a step function, read on every pool event and checkout and every 100 ms. Created: creations that delivered a container during the trace, the fill before it not counted. Harness dispatch lag (get() called after its arrival time) p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms.`,

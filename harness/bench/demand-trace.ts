@@ -23,6 +23,11 @@ export interface DemandTrace {
   readonly description: string;
   /** Seeds the arrivals: phase i draws its gaps from seed + i. */
   readonly seed: number;
+  /**
+   * The creation time (ms) the rates and holds are written for, when they are: see `scaleTraceToEngine`. A trace
+   * without it is replayed as written on every engine.
+   */
+  readonly referenceCreationMs?: number;
   readonly phases: readonly DemandPhase[];
 }
 
@@ -53,7 +58,7 @@ export class DemandTraceError extends UsageError {
 }
 
 const phaseKeys = new Set(['name', 'durationMs', 'checkoutsPerSecond', 'holdMs']);
-const traceKeys = new Set(['description', 'seed', 'phases']);
+const traceKeys = new Set(['description', 'seed', 'referenceCreationMs', 'phases']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -99,9 +104,12 @@ export function parseDemandTrace(value: unknown, source: string): DemandTrace {
   for (const key of Object.keys(value)) {
     if (!traceKeys.has(key)) issues.push({ path: key, message: `not a trace key (expected ${[...traceKeys].join(', ')})` });
   }
-  const { description = '', seed, phases } = value;
+  const { description = '', seed, referenceCreationMs, phases } = value;
   if (typeof description !== 'string') issues.push({ path: 'description', message: `expected a string, got ${got(description)}` });
   if (!Number.isSafeInteger(seed)) issues.push({ path: 'seed', message: `expected an integer, got ${got(seed)}` });
+  if (referenceCreationMs !== undefined && !(typeof referenceCreationMs === 'number' && Number.isFinite(referenceCreationMs) && referenceCreationMs > 0)) {
+    issues.push({ path: 'referenceCreationMs', message: `expected a finite number of milliseconds above 0, got ${got(referenceCreationMs)}` });
+  }
   const checked: DemandPhase[] = [];
   if (!Array.isArray(phases) || phases.length === 0) {
     issues.push({ path: 'phases', message: `expected a non-empty array of phases, got ${got(phases)}` });
@@ -115,7 +123,12 @@ export function parseDemandTrace(value: unknown, source: string): DemandTrace {
     }
   }
   if (issues.length > 0) throw new DemandTraceError(source, issues);
-  return { description: description as string, seed: seed as number, phases: checked };
+  return {
+    description: description as string,
+    seed: seed as number,
+    ...(referenceCreationMs === undefined ? {} : { referenceCreationMs: referenceCreationMs as number }),
+    phases: checked,
+  };
 }
 
 /** Reads and checks the trace file at `path`; errors name it as given. @throws DemandTraceError */
@@ -133,6 +146,22 @@ export function loadDemandTrace(path: string): DemandTrace {
     throw new DemandTraceError(path, [{ path: '', message: `not valid JSON: ${errorMessage(error)}` }]);
   }
   return parseDemandTrace(value, path);
+}
+
+/**
+ * The trace as the engine at hand should see it, and the factor applied. What a pool must hold for a demand is
+ * its load, the arrival rate times the creation time (λW, Little's law): the same trace asks for 5 containers
+ * where a creation takes 400 ms and for 1 or 2 where it takes 100 ms, and then every strategy keeps about the
+ * same stock and the replay compares nothing. So a trace that says which creation time it is written for has
+ * its rates multiplied, and its holds divided, by `referenceCreationMs / creationMs`: the same load and the same
+ * containers held at once, on any engine. Phase lengths stay as written, so a replay lasts as long everywhere.
+ */
+export function scaleTraceToEngine(trace: DemandTrace, creationMs: number): { trace: DemandTrace; factor: number } {
+  if (trace.referenceCreationMs === undefined) return { trace, factor: 1 };
+  if (!(Number.isFinite(creationMs) && creationMs > 0)) throw new RangeError(`creation time must be a finite number of ms above 0, got ${creationMs}`);
+  const factor = trace.referenceCreationMs / creationMs;
+  const phases = trace.phases.map((phase) => ({ ...phase, checkoutsPerSecond: phase.checkoutsPerSecond * factor, holdMs: phase.holdMs / factor }));
+  return { trace: { ...trace, phases }, factor };
 }
 
 /** The trace's length in ms: its phases end to end. */

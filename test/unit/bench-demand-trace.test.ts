@@ -8,6 +8,7 @@ import {
   DemandTraceError,
   loadDemandTrace,
   parseDemandTrace,
+  scaleTraceToEngine,
   traceArrivals,
   traceDurationMs,
   traceRates,
@@ -151,4 +152,37 @@ test('fixed pool size: Little’s law plus two standard deviations, at least one
   t.is(fixedPoolSize(0.2, 100), 1);
   t.throws(() => fixedPoolSize(-1, 100), { instanceOf: RangeError });
   t.throws(() => fixedPoolSize(1, Number.NaN), { instanceOf: RangeError });
+});
+
+test('a trace written for a creation time is scaled to the engine: rates up and holds down by the same factor, lengths kept', (t) => {
+  const written: DemandTrace = { ...burst, referenceCreationMs: 400 };
+  const { trace, factor } = scaleTraceToEngine(written, 100);
+  t.is(factor, 4);
+  t.deepEqual(
+    trace.phases.map((phase) => [phase.durationMs, phase.checkoutsPerSecond, phase.holdMs]),
+    [
+      [10_000, 2, 250],
+      [5_000, 0, 0],
+      [20_000, 80, 750],
+    ],
+  );
+  // The load (rate × creation time) and the containers held at once (rate × hold) are the written ones.
+  for (const [index, phase] of trace.phases.entries()) {
+    const before = written.phases[index]!;
+    t.is(phase.checkoutsPerSecond * 100, before.checkoutsPerSecond * 400);
+    t.is(phase.checkoutsPerSecond * phase.holdMs, before.checkoutsPerSecond * before.holdMs);
+  }
+  t.is(traceDurationMs(trace), traceDurationMs(written));
+  t.is(traceArrivals(trace).length, 4 * traceArrivals(written).length);
+  t.is(scaleTraceToEngine(written, 400).factor, 1, 'the engine it was written for replays it as written');
+});
+
+test('a trace without referenceCreationMs is replayed as written; a bad creation time or reference is refused', (t) => {
+  const { trace, factor } = scaleTraceToEngine(burst, 123);
+  t.is(factor, 1);
+  t.is(trace, burst);
+  t.throws(() => scaleTraceToEngine({ ...burst, referenceCreationMs: 400 }, 0), { instanceOf: RangeError, message: /got 0/ });
+  const error = traceError(t, { seed: 1, referenceCreationMs: -5, phases: [{ durationMs: 1000, checkoutsPerSecond: 1, holdMs: 0 }] });
+  t.is(error.message, 'trace.json: referenceCreationMs: expected a finite number of milliseconds above 0, got -5');
+  t.is(parseDemandTrace({ seed: 1, referenceCreationMs: 250, phases: [{ durationMs: 1000, checkoutsPerSecond: 1, holdMs: 0 }] }, 'x').referenceCreationMs, 250);
 });
