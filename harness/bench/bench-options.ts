@@ -69,7 +69,8 @@ Options:
   --suite-modules N      real-suite part: test modules, 1 to ${realSuiteModules.length} (default ${realSuiteModules.length}; --quick 4)
   --suite-concurrency A,B  real-suite part: jobs at once, each with all three modes (default the cores and
                          twice that, here ${availableParallelism()},${2 * availableParallelism()}; --quick the cores only)
-  --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json)
+  --demand-trace FILE    demand part: the trace it replays (default fixtures/demand/nightly-burst.json; --quick nightly-burst-quick.json);
+                         one with referenceCreationMs is scaled to the engine's measured creation time
   --lab-jobs N           lab part: jobs each worker count drains (default 2000; --quick 300)
   --lab-workers A,B,C    lab part: worker counts, each taking 4 jobs at once (default 1,5,20)
   --out FILE.json        where the JSON goes (default results/bench-<backend>.json)

@@ -1,4 +1,4 @@
-import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -16,24 +16,6 @@ export const labConcurrency = 4;
 const pingSamples = 200;
 /** One-job suites for the dispatch latency, at each worker count. */
 const dispatchSamples = { full: 100, quick: 30 } as const;
-/** A RAM file system most Linux hosts have. */
-const memoryFileSystem = '/dev/shm';
-
-/**
- * Where the hosts write their jobs' logs: in memory when the machine has /dev/shm. Twenty real hosts write to
- * twenty disks; here they share one, and on this kind of VM's ext4 /tmp creating a file or directory cost about
- * 1 ms of kernel CPU (2,000 jobs' log directories and files: 7.5 s, 7.2 s of it system time; on /dev/shm
- * 0.17 s), so a drain there measured the disk, not the lab. Falls back to the temporary directory.
- */
-async function logParent(): Promise<string> {
-  try {
-    await access(memoryFileSystem, constants.W_OK);
-    return memoryFileSystem;
-  } catch {
-    return tmpdir();
-  }
-}
-
 /**
  * Part 11: does the lab scale? Hosts of `warmpool worker` (LabWorker, in this process, each with its own Redis
  * connections) on the fixture's Redis with instant containers, 1, 5 and 20 of them taking 4 jobs at once, each
@@ -49,8 +31,7 @@ export async function labPart(run: Run): Promise<Measured> {
   const admin = new Redis(connectionOptions(redisUrl, 'warmpool-bench-admin'));
   admin.on('error', () => undefined);
   const base = benchLabPrefix();
-  const logsIn = await logParent();
-  const outDir = await mkdtemp(join(logsIn, 'warmpool-bench-lab-'));
+  const outDir = await mkdtemp(join(tmpdir(), 'warmpool-bench-lab-'));
   const samples = options.quick ? dispatchSamples.quick : dispatchSamples.full;
   const steps: LabStepResult[] = [];
   let pingMs: number[];
@@ -82,7 +63,7 @@ export async function labPart(run: Run): Promise<Measured> {
     figures: labFigures(steps, pingMs),
     notes: [
       `Each worker count: that many LabWorkers (what \`warmpool worker\` runs: host registry with heartbeat, a BullMQ Worker per kind with concurrency ${labConcurrency} and one for suites, lock ${labTiming.lockDurationMs / 1000} s, stalled check every ${labTiming.stalledIntervalMs / 1000} s, the scheduler's job runner writing each job's logs, their capped copy for Redis taken from memory) started in this process, each with its own Redis connections, on the Redis WARMPOOL_REDIS_URL names (\`npm run engines\` starts one on loopback and records it), under a BullMQ prefix of its own (warmpool-bench-<pid>-<random>.w<N>) whose keys are all removed afterwards. Separate connections rather than separate processes: a worker process costs about 1 s of CPU and 130 MB to start under tsx, and 26 of them would take half the part's budget on 2 cores; in one process, enqueue and start are read off one clock. The price: one event loop does every host's work, so at many workers this process's CPU is the limit (its event loop's busy share says when).`,
-      `Containers: the bench's instant containers (in memory, no engine), made runnable: each host's one kind keeps ${labConcurrency} ready (min = max) with room for ${labConcurrency} more held; a job checks one out, runs \`sleep ${labJobMs / 1000}\` in it (a ${labJobMs} ms timer in this process) and gives it back (removed, the pool refills at once). Rate: a suite of ${options.labJobs} jobs added as one BullMQ flow (the suite parent, the jobs its children, as \`warmpool submit\` adds it), then jobs over the time from the first command's start to the last one's end; ideal: workers x ${labConcurrency} / ${labJobMs} ms, which a drain whose job count is a multiple of the slots reaches only with no time at all between jobs. Slot idle: on each host, a job's start minus the time the slot it took became free (the previous job's end, or the suite's arrival in Redis), while jobs were waiting. Logs: the hosts write each job's logs under ${logsIn}${logsIn === memoryFileSystem ? ' (in memory: twenty real hosts write to twenty disks, and on this kind of VM creating a file on the ext4 /tmp cost about 1 ms of kernel CPU, which made a drain there measure the disk)' : ''}.`,
+      `Containers: the bench's instant containers (in memory, no engine), made runnable: each host's one kind keeps ${labConcurrency} ready (min = max) with room for ${labConcurrency} more held; a job checks one out, runs \`sleep ${labJobMs / 1000}\` in it (a ${labJobMs} ms timer in this process) and gives it back (removed, the pool refills at once). Rate: a suite of ${options.labJobs} jobs added as one BullMQ flow (the suite parent, the jobs its children, as \`warmpool submit\` adds it), then jobs over the time from the first command's start to the last one's end; ideal: workers x ${labConcurrency} / ${labJobMs} ms, which a drain whose job count is a multiple of the slots reaches only with no time at all between jobs. Slot idle: on each host, a job's start minus the time the slot it took became free (the previous job's end, or the suite's arrival in Redis), while jobs were waiting. Logs: each job's output travels with its result, whole (it is far under the 64 KiB cap), so the hosts write no log files (a worker writes only the logs the cap cut; see keepCutLogs).`,
       `Dispatch: after the drain, ${samples} one-job suites (\`sleep 0\`) one at a time (after ${dispatchWarmUps} unmeasured), each added once the previous one ended and ${dispatchGapMs} ms passed: flow.add() called to the job's command starting in its container, which includes BullMQ taking the job, the worker recording its delivery (one round trip) and the checkout. Goals (issue 12): at least ${labGoals.ratio}x the ideal at the most workers, dispatch p50 at most ${labGoals.dispatchP50Ms} ms. Round trips counted on the client side (every ioredis command of this process during the drain: the hosts' workers, registries and the submitting flow), a pipeline or MULTI once; Redis's CPU from INFO cpu, so anything else using that Redis counts too. The machine is shared with the engines: its load shows in the report's header.`,
       ...steps.map((step) => labStepNote(step, availableParallelism())),
     ],
