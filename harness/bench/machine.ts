@@ -54,12 +54,13 @@ async function engineVersion(settings: BackendSettings): Promise<string> {
   }
 }
 
-interface CpuTimes {
+export interface CpuTimes {
   readonly busy: number;
   readonly total: number;
 }
 
-function cpuTimes(): CpuTimes {
+/** Busy and total CPU time of all cores since boot, in ms (os.cpus()). */
+export function cpuTimes(): CpuTimes {
   let busy = 0;
   let total = 0;
   for (const { times } of cpus()) {

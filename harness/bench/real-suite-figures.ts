@@ -49,13 +49,34 @@ export function realSuiteFigures(runs: readonly ModeRun[]): Figure[] {
         figure(`${prefix}.${mode}.runSumS`, `${label}: sum of the jobs' run times`, sumMs(run.jobs, 'runMs') / 1000, 's'),
         figure(`${prefix}.${mode}.notPassed`, `${label}: jobs not passed`, notPassed(run).length, 'count'),
       );
+      if (run.machineCpuMs !== undefined) {
+        figures.push(figure(`${prefix}.${mode}.machineCpuS`, `${label}: CPU of the whole machine during the run`, run.machineCpuMs / 1000, 'core-s'));
+      }
       if (isPoolRun(run)) figures.push(figure(`${prefix}.pool.waitSumS`, `${label}: sum of the jobs' waits for a container`, sumMs(run.jobs, 'waitMs') / 1000, 's'));
       if (mode === 'perJob') {
         const overheadMs = run.jobs.reduce((sum, job) => sum + ((job.totalMs ?? job.runMs) - job.runMs), 0);
         figures.push(figure(`${prefix}.perJob.overheadSumS`, `${label}: sum of making and removing the containers`, overheadMs / 1000, 's'));
       }
     }
-    figures.push(...ratios(prefix, runs, concurrency));
+    figures.push(...ratios(prefix, runs, concurrency), ...containerCpu(prefix, runs, concurrency));
+  }
+  return figures;
+}
+
+/**
+ * What the containers cost the machine per job: a container mode's CPU minus the host's, over the jobs. It
+ * holds the engine's work for each container and this harness's, and the tests' own slowdown in a container.
+ * Only where the host ran (the first concurrency).
+ */
+function containerCpu(prefix: string, runs: readonly ModeRun[], concurrency: number): Figure[] {
+  const host = find(runs, 'noContainer', concurrency);
+  if (host?.machineCpuMs === undefined) return [];
+  const figures: Figure[] = [];
+  for (const mode of ['pool', 'perJob'] as const) {
+    const run = find(runs, mode, concurrency);
+    if (run?.machineCpuMs === undefined || run.jobs.length === 0) continue;
+    const perJobMs = (run.machineCpuMs - host.machineCpuMs) / run.jobs.length;
+    figures.push(figure(`${prefix}.${mode}.containerCpuPerJobMs`, `${concurrency} at once, ${modeLabels[mode]}: machine CPU per job beyond the host's`, perJobMs, 'cpu ms'));
   }
   return figures;
 }
@@ -86,6 +107,7 @@ export function realSuiteNotes(runs: readonly ModeRun[], context: RealSuiteConte
     `${context.modules.length} modules of CPython's own regression tests (Debian ${context.backend.packages}), fixed in harness/bench/real-suite-modules.ts; one job per module running \`/usr/bin/python3.11 -S -B -m test -q <module>\` with LANG=C.UTF-8, in containers of ${context.backend.source}; the host runs the same interpreter and test files.`,
     `pool: the scheduler's runSuite (what \`warmpool run\` does) with a PoolSource of as many containers as jobs at once, ${context.workers} creations at once, full before the suite starts (the fill is not in the wall time); wall time is the runSuite call, which ends after the used containers are removed; a job's run time is ${context.backend.poolRunTime}.`,
     `perJob: p-queue at the same concurrency; ${context.backend.perJobHow}; the wall time includes making and removing the containers.`,
+    "Machine CPU: the busy time of all cores over each run (os.cpus(): every process, the tests, the engine and this harness); a container mode's CPU per job beyond the host's is its machine CPU minus the host run's, over the jobs. On cores the tests keep busy that CPU, not waiting, is what the wall time is made of.",
     'noContainer: p-queue at the same concurrency; the same command as a host process (execa, a clean environment: PATH, HOME, LANG, TMPDIR set to a fresh directory), in its own process group; its run time is spawn to exit.',
     `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, and only at the first concurrency (the one it is compared at), the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
   ];

@@ -24,6 +24,11 @@ export interface ModeRun {
   /** From queuing the first job to the last one's end (for the pool, runSuite's own call, removals drained). */
   readonly wallMs: number;
   readonly jobs: readonly JobOutcome[];
+  /**
+   * CPU time of the whole machine over the run, all cores and every process (the tests, the engine, this
+   * harness), in ms; undefined when not measured. On cores the tests keep busy, this is what the wall time is.
+   */
+  readonly machineCpuMs?: number;
 }
 
 export function outcomeOf(module: string, run: CommandRun): JobOutcome {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Measured, Run } from './bench-parts.js';
+import { cpuTimes } from './machine.js';
 import { openSuiteBackend } from './real-suite-backend.js';
 import { suiteCommand, suiteEnv, suiteJobTimeoutMs, suitePath, type CommandRun } from './real-suite-command.js';
 import { realSuiteFigures, realSuiteNotes } from './real-suite-figures.js';
@@ -41,9 +42,11 @@ export async function realSuitePart(run: Run): Promise<Measured> {
     for (const [index, concurrency] of run.options.suiteConcurrency.entries()) {
       for (const mode of modeOrder(index)) {
         progress(`  ${mode} at ${concurrency} at once, ${modules.length} modules`);
+        const before = cpuTimes();
         const measured = await measure(mode, concurrency);
+        const machineCpuMs = cpuTimes().busy - before.busy;
         progress(`    ${(measured.wallMs / 1000).toFixed(1)} s, ${measured.jobs.filter((job) => job.status !== 'passed').length} not passed`);
-        runs.push(measured);
+        runs.push({ ...measured, machineCpuMs });
       }
     }
   } finally {

@@ -64,3 +64,23 @@ test('a concurrency the host did not run at has the pool / per-job ratio and no 
   t.false(figures.has('realSuite.c4.noContainer.wallS'));
   t.is(figures.get('realSuite.poolVsNoContainer'), 1.2);
 });
+
+test("the machine's CPU per run, and per job beyond the host's, where the host ran; nothing when not measured", (t) => {
+  const withCpu = (run: ModeRun, machineCpuMs: number): ModeRun => ({ ...run, machineCpuMs });
+  const measured = [
+    withCpu(runs[0]!, 20_000),
+    withCpu(runs[1]!, 23_000),
+    withCpu(runs[2]!, 22_000),
+    withCpu(runs[4]!, 28_000),
+    withCpu(runs[5]!, 27_000),
+  ];
+  const figures = new Map(realSuiteFigures(measured).map((entry) => [entry.key, entry]));
+  t.is(figures.get('realSuite.c2.pool.machineCpuS')?.value, 23);
+  t.is(figures.get('realSuite.c2.pool.machineCpuS')?.unit, 'core-s');
+  // Two jobs each: (23 - 20) s and (22 - 20) s of CPU beyond the host's, per job.
+  t.is(figures.get('realSuite.c2.pool.containerCpuPerJobMs')?.value, 1_500);
+  t.is(figures.get('realSuite.c2.perJob.containerCpuPerJobMs')?.value, 1_000);
+  t.is(figures.get('realSuite.c4.perJob.machineCpuS')?.value, 28);
+  t.false(figures.has('realSuite.c4.pool.containerCpuPerJobMs'), 'no host run at 4 in this set');
+  t.false([...values().keys()].some((key) => key.includes('machineCpu') || key.includes('containerCpu')), 'runs without the measure have no such figures');
+});
