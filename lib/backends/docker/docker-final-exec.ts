@@ -18,7 +18,7 @@ const outputGraceMs = 1_000;
  * How long a removal waits for the container to stop by itself after its final command. The agent exits right
  * after its last line, so this is milliseconds as a rule; the bound is for a container that does not stop.
  */
-export const stopGraceMs = 2_000;
+const stopGraceMs = 2_000;
 
 type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
 
@@ -110,14 +110,12 @@ async function killContainer(handle: Dockerode.Container, closed: Promise<void>)
 /**
  * Resolves when `stopped` settles or after `ms`, whichever comes first, and then ends the engine's wait. The timer
  * is what bounds it: a wait whose connection the engine drops mid-answer (a restart) never settles, aborted or not,
- * as docker-modem does not report it. Unref'd: a process that is done need not stay for it.
+ * as docker-modem does not report it.
  */
 async function stoppedWithin(stopped: Promise<unknown>, stopWatch: AbortController, ms: number): Promise<void> {
-  const timer = new AbortController();
   try {
-    await Promise.race([stopped, sleep(ms, undefined, { signal: timer.signal, ref: false }).catch(() => undefined)]);
+    await waitAtMost(stopped, ms);
   } finally {
-    timer.abort();
     stopWatch.abort();
   }
 }
