@@ -6,19 +6,28 @@
  * The agent evaluates the script once and exits: one command per agent, which is what a pool of fresh containers
  * hands out anyway. What the script prints back is marked with the nonce (see `agentMarkers`, AgentOutput).
  */
-export const agentScript = [
-  'trap "exit 0" TERM',
-  'if IFS= read -r t; then',
-  '  s=',
-  // Line by line up to the closing nonce, so arguments may hold newlines and no tool but the shell is needed.
-  '  while IFS= read -r l; do [ "$l" = "$t" ] && break; s="$s$l',
-  '"; done',
-  '  eval "$s"',
-  'else',
-  // No stdin at all (a Docker container made without OpenStdin): keep the container alive as a plain sleep loop.
-  '  while :; do sleep 3600 & wait $!; done',
-  'fi',
-].join('\n');
+export const agentScript = agentScriptAfter([]);
+
+/**
+ * The agent script with `prelude` (shell lines) run first, once its SIGTERM trap is set: what a backend has the
+ * agent do to a container before it waits for its command (Docker's loopback-only containers, docker-agent.ts).
+ */
+export function agentScriptAfter(prelude: readonly string[]): string {
+  return [
+    'trap "exit 0" TERM',
+    ...prelude,
+    'if IFS= read -r t; then',
+    '  s=',
+    // Line by line up to the closing nonce, so arguments may hold newlines and no tool but the shell is needed.
+    '  while IFS= read -r l; do [ "$l" = "$t" ] && break; s="$s$l',
+    '"; done',
+    '  eval "$s"',
+    'else',
+    // No stdin at all (a Docker container made without OpenStdin): keep the container alive as a plain sleep loop.
+    '  while :; do sleep 3600 & wait $!; done',
+    'fi',
+  ].join('\n');
+}
 
 /** What the script prints, each marker on a line of its own prefixed by the nonce, so output can never fake one. */
 export const agentMarkers = {

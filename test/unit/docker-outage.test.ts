@@ -1,4 +1,6 @@
 import test from 'ava';
+import { PassThrough, type Writable } from 'node:stream';
+import { agentReadyLine } from '../../lib/backends/docker/docker-agent.js';
 import { DockerFactory, openDockerContainer } from '../../lib/backends/docker/index.js';
 import { BackendError, EngineUnavailableError, ImageUnavailableError } from '../../lib/errors.js';
 import { FakeClock, settle } from '../../fixtures/fake-clock.js';
@@ -17,7 +19,10 @@ type Call = () => Promise<unknown>;
 /** A dockerode look-alike. `down` makes every call (ping too) fail as a missing socket does; `on` overrides one call. */
 class FakeDocker {
   down = false;
-  readonly modem = {};
+  /** No multiplexing in the fake: a container's attach stream is its stdout. */
+  readonly modem = { demuxStream: (stream: PassThrough, stdout: Writable) => stream.pipe(stdout) };
+  /** Each container's attach stream: its loopback agent says it is ready there once started. */
+  readonly #output = new Map<string, PassThrough>();
   readonly calls: string[] = [];
   readonly removed: string[] = [];
   readonly on: Partial<Record<string, (...args: unknown[]) => Promise<unknown>>> = {};
@@ -47,7 +52,17 @@ class FakeDocker {
 
   getContainer(id: string) {
     return {
-      start: () => this.#call('start', () => Promise.resolve()),
+      attach: () =>
+        this.#call('attach', () => {
+          const stream = new PassThrough();
+          this.#output.set(id, stream);
+          return Promise.resolve(stream);
+        }),
+      start: () =>
+        this.#call('start', () => {
+          this.#output.get(id)?.write(`${agentReadyLine}\n`);
+          return Promise.resolve();
+        }),
       inspect: () => this.#call('inspect', () => Promise.resolve({ State: { Running: true, Paused: false } }), id),
       remove: () =>
         this.#call('remove', () => {
@@ -137,12 +152,15 @@ test("the engine's answer to a readiness exec that it no longer serves is an out
     image: 'warmpool/busybox:latest',
     readinessCommand: ['/bin/true'],
   });
-  // The engine stops after the start: the readiness exec cannot connect.
+  // The engine stops after the start (its agent said it was ready): the readiness exec cannot connect.
+  const output = new PassThrough();
   docker.on.start = () => {
     docker.down = true;
+    output.write(`${agentReadyLine}\n`);
     return Promise.resolve();
   };
   (docker as unknown as Record<string, unknown>).getContainer = (id: string) => ({
+    attach: () => Promise.resolve(output),
     start: () => docker.on.start?.(),
     exec: () => Promise.reject(refused()),
     inspect: () => Promise.reject(refused()),

@@ -1,4 +1,4 @@
-import { agentScript } from '../agent-protocol.js';
+import { agentScript, agentScriptAfter, shellQuote } from '../agent-protocol.js';
 
 /**
  * The Docker agent: the main process of a pooled Docker container is the agent shell (agent-protocol.ts), reading
@@ -10,3 +10,35 @@ import { agentScript } from '../agent-protocol.js';
  * as a plain sleep loop. The container stops when the agent ends, after its one command.
  */
 export const agentCommand: readonly string[] = ['/bin/sh', '-c', agentScript];
+
+/** What the loopback agent prints on stdout once the container is prepared and it waits for its command. */
+export const agentReadyLine = 'warmpool-agent:ready';
+/** What it prints instead, before it exits 1, when it could not write /etc/hosts. */
+export const agentHostsFailedLine = 'warmpool-agent:hosts-failed';
+
+/** The /etc/hosts Docker bind-mounts into a container of network mode `none`, line by line. */
+const noneModeHosts = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+/**
+ * The agent of a loopback-only container (see docker-loopback.ts). Such a container gets no /etc/hosts from the
+ * engine's network library; the engine still shadows the image's with an empty file of its own (its init
+ * layer), as it does for every container. So the agent writes there the lines network mode `none` would have
+ * mounted, and says so on stdout before it waits for its command: the factory hands the container out only
+ * after that line, so nothing run in it finds `localhost` unresolvable. A write that fails (a full disk) fails
+ * the creation instead.
+ */
+export const loopbackAgentCommand: readonly string[] = [
+  '/bin/sh',
+  '-c',
+  agentScriptAfter([
+    `{ mkdir -p /etc && printf '%s\\n' ${noneModeHosts.map(shellQuote).join(' ')} >/etc/hosts; } 2>/dev/null || { echo ${agentHostsFailedLine}; exit 1; }`,
+    `echo ${agentReadyLine}`,
+  ]),
+];

@@ -22,6 +22,8 @@ import { runDockerExec } from './docker-exec.js';
 import { resolveDockerFactoryOptions } from './docker-factory-options.js';
 import type { DockerFactoryOptions, ResolvedDockerFactoryOptions } from './docker-factory-options.js';
 import { DockerImageSupply } from './docker-image.js';
+import { loopbackAgentCommand } from './docker-agent.js';
+import { isLoopbackOnly, startLoopbackContainer } from './docker-loopback.js';
 import { dockerContainerName, ownerLabels, poolLabel, poolLabelFilter } from './docker-labels.js';
 import { LeftoverRemovals } from './docker-leftover-removals.js';
 import { forceRemove } from './docker-remove.js';
@@ -67,14 +69,17 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
   async createContainer({ signal }: CreateContainerOptions): Promise<DockerContainer> {
     signal.throwIfAborted();
     try {
-      await this.#image.ensure(signal);
-      const container = await this.#create();
+      const image = await this.#image.ensure(signal);
+      const networkMode = this.#nextNetworkMode();
+      const loopbackOnly = isLoopbackOnly(networkMode, this.#options.agent, image.user);
+      const container = await this.#create(networkMode, loopbackOnly);
       try {
         // Start and the ready checks are not interrupted mid-call: a started container is removed below anyway.
         signal.throwIfAborted();
-        await this.#start(container);
+        if (loopbackOnly) await this.#startLoopback(container, signal);
+        else await this.#start(container);
         signal.throwIfAborted();
-        await this.#waitUntilReady(container, signal);
+        await this.#waitUntilReady(container, signal, { runningKnown: loopbackOnly });
         return container;
       } catch (error) {
         await this.#removeHalfMade(container.id);
@@ -129,10 +134,16 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
     return this.#leftovers.pending;
   }
 
-  async #create(): Promise<DockerContainer> {
-    const { docker, poolId, image, command, env, labels, memoryBytes, nanoCpus, networkModes } = this.#options;
+  /** The network mode of the next container: the one mode, or the next of `networks` round robin. */
+  #nextNetworkMode(): string {
+    const { networkModes } = this.#options;
+    return networkModes[this.#nextNetwork++ % networkModes.length] ?? 'none';
+  }
+
+  /** A loopback-only container (docker-loopback.ts) runs the loopback agent and has no network of the engine's. */
+  async #create(networkMode: string, loopbackOnly: boolean): Promise<DockerContainer> {
+    const { docker, poolId, image, command, env, labels, memoryBytes, nanoCpus } = this.#options;
     const name = dockerContainerName(poolId);
-    const networkMode = networkModes[this.#nextNetwork++ % networkModes.length] ?? 'none';
     let created: Dockerode.Container;
     try {
       // Not raced against the signal: the engine finishes a create it has received even if we stop listening, so
@@ -140,7 +151,8 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
       created = await docker.createContainer({
         name,
         Image: image,
-        Cmd: [...command],
+        Cmd: [...(loopbackOnly ? loopbackAgentCommand : command)],
+        NetworkDisabled: loopbackOnly,
         Env: [...env],
         Labels: { ...labels, ...ownerLabels({ poolId }) },
         Tty: false,
@@ -174,9 +186,25 @@ export class DockerFactory implements ContainerFactory<DockerContainer> {
     }
   }
 
-  async #waitUntilReady(container: DockerContainer, signal: AbortSignal): Promise<void> {
+  /** Starts a loopback-only container and waits for its agent's ready line (see `startLoopbackContainer`). */
+  async #startLoopback(container: DockerContainer, signal: AbortSignal): Promise<void> {
+    const { docker, readinessTimeoutMs } = this.#options;
+    const outcome = await startLoopbackContainer(docker, container, { timeoutMs: readinessTimeoutMs, signal });
+    if (outcome === 'ready') return;
+    throw (
+      (await this.#notRunning(container)) ??
+      new ContainerNotReadyError(`Container ${container.name}: its output ended before its agent said it was ready`)
+    );
+  }
+
+  /**
+   * Runs the readiness command, if any. Without one, a container is ready when it runs: asked of the engine,
+   * unless its start already proved it (`runningKnown`: a loopback agent said it waits for its command).
+   */
+  async #waitUntilReady(container: DockerContainer, signal: AbortSignal, { runningKnown }: { runningKnown: boolean }): Promise<void> {
     const { docker, readinessCommand, readinessTimeoutMs, readinessIntervalMs, clock } = this.#options;
     if (readinessCommand === undefined) {
+      if (runningKnown) return;
       const notRunning = await this.#notRunning(container);
       if (notRunning !== undefined) throw notRunning;
       return;

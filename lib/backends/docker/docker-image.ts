@@ -8,6 +8,12 @@ type ProgressModem = {
   followProgress(stream: Readable, onFinished: (error: Error | null, output: unknown[]) => void): void;
 };
 
+/** What a factory needs to know of its image. */
+export interface ImageFacts {
+  /** The user its processes run as (`Config.User`: empty for root). */
+  readonly user: string;
+}
+
 /**
  * Makes sure a factory's image is on the engine, once per factory: the first creation looks, a missing image is
  * pulled once for all concurrent creations, and an image that cannot be had stays unavailable, so every later
@@ -18,15 +24,18 @@ type ProgressModem = {
 export class DockerImageSupply {
   readonly #docker: Dockerode;
   readonly #image: string;
-  #ready: Promise<void> | undefined;
+  #ready: Promise<ImageFacts> | undefined;
 
   constructor(docker: Dockerode, image: string) {
     this.#docker = docker;
     this.#image = image;
   }
 
-  /** Resolves once the image is there; rejects with ImageUnavailableError, BackendError or `signal.reason`. */
-  async ensure(signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves once the image is there, with what the factory needs to know of it; rejects with
+   * ImageUnavailableError, BackendError or `signal.reason`.
+   */
+  async ensure(signal?: AbortSignal): Promise<ImageFacts> {
     if (this.#ready === undefined) {
       const ready = this.#obtain();
       this.#ready = ready;
@@ -35,11 +44,12 @@ export class DockerImageSupply {
         if (!(error instanceof ImageUnavailableError) && this.#ready === ready) this.#ready = undefined;
       });
     }
-    await raceAbort(this.#ready, signal);
+    return await raceAbort(this.#ready, signal);
   }
 
-  async #obtain(): Promise<void> {
-    if (await this.#isPresent()) return;
+  async #obtain(): Promise<ImageFacts> {
+    const present = await this.#inspect();
+    if (present !== undefined) return present;
     try {
       await this.#pull();
     } catch (error) {
@@ -49,17 +59,21 @@ export class DockerImageSupply {
       }
       throw new ImageUnavailableError(this.#image, error);
     }
-    if (!(await this.#isPresent())) {
+    const pulled = await this.#inspect();
+    if (pulled === undefined) {
       throw new ImageUnavailableError(this.#image, new Error('the pull finished but the engine does not have it'));
     }
+    return pulled;
   }
 
-  async #isPresent(): Promise<boolean> {
+  /** The image's facts, or undefined when the engine does not have it. */
+  async #inspect(): Promise<ImageFacts | undefined> {
     try {
-      await this.#docker.getImage(this.#image).inspect();
-      return true;
+      const info = await this.#docker.getImage(this.#image).inspect();
+      // An engine that leaves the config out (an odd proxy) runs the image as root: the engine's default.
+      return { user: (info.Config as Partial<Dockerode.ImageInspectInfo['Config']> | undefined)?.User ?? '' };
     } catch (error) {
-      if (engineStatusCode(error) === 404) return false;
+      if (engineStatusCode(error) === 404) return undefined;
       const message = `Inspecting image ${this.#image} failed: ${errorMessage(error)}`;
       if (await isEngineDown(this.#docker, error)) throw new EngineUnavailableError(message, { cause: error });
       throw new BackendError(message, { cause: error });
