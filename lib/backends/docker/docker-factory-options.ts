@@ -43,7 +43,9 @@ export interface DockerFactoryOptions {
   /** CPU limit in CPUs (0.5 is half a CPU). @default no limit */
   readonly cpus?: number;
   /**
-   * Docker network mode. Keep `'none'` unless the lab really needs a network.
+   * Docker network mode. Keep `'none'` unless the lab really needs a network. With the agent as `command` and an
+   * image that runs as root, `'none'` containers are made loopback-only (docker-loopback.ts): the same isolation
+   * at about half the engine's CPU.
    * @default 'none'
    */
   readonly networkMode?: string;
