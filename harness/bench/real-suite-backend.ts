@@ -45,14 +45,17 @@ export async function openSuiteBackend(settings: BackendSettings): Promise<Suite
   }
   const base = process.env['WARMPOOL_PYSUITE_LXC_BASE'] ?? defaultSuiteLxcBase;
   // lxc-attach runs commands with a cleared environment: give them what Docker's image and the host runs have.
-  const factory = new LxcFactory({ lxcpath: settings.lxcPath, base, poolId, env: { PATH: suitePath, HOME: '/root' } });
+  const options = { lxcpath: settings.lxcPath, base, poolId, env: { PATH: suitePath, HOME: '/root' } };
+  const factory = new LxcFactory(options);
+  // The per-job way runs its command with lxc-attach, so its clones start no agent: that would be work it never uses.
+  const perJobFactory = new LxcFactory({ ...options, agent: false });
   return {
     poolFactory: factory,
     packages: await checkSuiteLxcBase(settings.lxcPath, base),
-    runInNewContainer: (module, signal) => lxcRunOnce(factory, { command: suiteCommand(module), env: suiteEnv, timeoutMs: suiteJobTimeoutMs, signal }),
+    runInNewContainer: (module, signal) => lxcRunOnce(perJobFactory, { command: suiteCommand(module), env: suiteEnv, timeoutMs: suiteJobTimeoutMs, signal }),
     source: `the LXC base ${base} in ${settings.lxcPath}, built from the host's installed packages (fixtures/images/build-python-suite-lxc-base.sh), cloned as overlayfs snapshots; containers have only loopback`,
     perJobHow:
-      "each job makes its own clone as the pool's factory does (lxc-copy overlayfs snapshot, lxc-start, lxc-wait), runs the command through lxc-attach and destroys the clone (lxc-destroy -f); its run time is the lxc-attach",
+      "each job makes its own clone as the pool's factory does (lxc-copy overlayfs snapshot, lxc-start, lxc-wait) but starts no agent in it, runs the command through lxc-attach and destroys the clone (lxc-destroy -f); its run time is the lxc-attach",
     poolRunTime: "the scheduler's (through the container's agent, or lxc-attach, to the exit code)",
   };
 }
