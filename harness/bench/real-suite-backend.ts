@@ -15,6 +15,8 @@ export interface SuiteBackend {
   readonly packages: string;
   /** Runs one module in a container made for it alone, removed after. */
   readonly runInNewContainer: (module: string, signal: AbortSignal) => Promise<CommandRun>;
+  /** Docker only: the same in a container made loopback-only, as the pool makes its own (`perJobLoopback`). */
+  readonly runInNewLoopbackContainer?: (module: string, signal: AbortSignal) => Promise<CommandRun>;
   /** For the notes: where the containers come from, and how a container per job is made. */
   readonly source: string;
   readonly perJobHow: string;
@@ -37,9 +39,11 @@ export async function openSuiteBackend(settings: BackendSettings): Promise<Suite
       packages: await checkSuiteImage(docker, image),
       runInNewContainer: (module, signal) =>
         dockerRunRm({ docker, image, poolId, command: suiteCommand(module), env: suiteEnv, timeoutMs: suiteJobTimeoutMs, signal }),
+      runInNewLoopbackContainer: (module, signal) =>
+        dockerRunRm({ docker, image, poolId, command: suiteCommand(module), env: suiteEnv, timeoutMs: suiteJobTimeoutMs, signal, loopbackOnly: true }),
       source: `the Docker image ${image} built from the host's installed packages (fixtures/images/build-python-suite-image.sh); containers have network mode none`,
       perJobHow:
-        'each job creates a container whose main process is the command (network none, json-file log), starts it, waits for it, reads its logs and force-removes it, as `docker run --rm` does; its run time is start to wait returning',
+        'each job creates a container whose main process is the command (network none, json-file log), starts it, waits for it, reads its logs and force-removes it, as `docker run --rm` does; its run time is start to wait returning. perJobLoopback: the same, with the container made loopback-only as the pool makes its own (NetworkDisabled, the command started by /bin/sh once it wrote network mode none\'s /etc/hosts), which `docker run` cannot ask for',
       poolRunTime: "the scheduler's (through the container's agent, or docker exec, to the exit code)",
     };
   }

@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import { performance } from 'node:perf_hooks';
+import { writeNoneModeHosts } from '../../lib/backends/docker/docker-agent.js';
 import { dockerContainerName, ownerLabels } from '../../lib/backends/docker/docker-labels.js';
 import { forceRemove } from '../../lib/backends/docker/docker-remove.js';
 import { BackendError, errorMessage } from '../../lib/errors.js';
@@ -13,10 +14,18 @@ export interface DockerRunOptions {
   readonly poolId: string;
   readonly command: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Labels besides the pool's own. */
+  readonly labels?: Readonly<Record<string, string>>;
   /** The container is killed after this long and the run reports `timedOut`. @default no limit */
   readonly timeoutMs?: number;
   /** Aborting it removes the container (killing the command) and rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Made loopback-only, as the pool makes its own (lib/backends/docker/docker-loopback.ts): `NetworkDisabled`,
+   * and the command run by `/bin/sh` after it wrote network mode none's /etc/hosts. Not something
+   * `docker run` can ask for: the baseline of a runner that knows the engine as well as the pool does.
+   */
+  readonly loopbackOnly?: boolean;
 }
 
 /**
@@ -37,9 +46,10 @@ export async function dockerRunRm(options: DockerRunOptions): Promise<CommandRun
     container = await docker.createContainer({
       name,
       Image: options.image,
-      Cmd: [...options.command],
+      Cmd: options.loopbackOnly === true ? ['/bin/sh', '-c', `${writeNoneModeHosts} || exit 125; exec "$@"`, 'sh', ...options.command] : [...options.command],
+      NetworkDisabled: options.loopbackOnly === true,
       Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
-      Labels: ownerLabels({ poolId: options.poolId }),
+      Labels: { ...options.labels, ...ownerLabels({ poolId: options.poolId }) },
       Tty: false,
       OpenStdin: false,
       AttachStdin: false,

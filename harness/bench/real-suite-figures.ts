@@ -7,6 +7,7 @@ import { ratio, summarize } from './stats.js';
 const modeLabels: Record<SuiteMode, string> = {
   pool: 'warmpool run (pool)',
   perJob: 'a new container per job',
+  perJobLoopback: 'a new loopback-only container per job',
   noContainer: 'no container (host)',
 };
 
@@ -53,9 +54,9 @@ export function realSuiteFigures(runs: readonly ModeRun[]): Figure[] {
         figures.push(figure(`${prefix}.${mode}.machineCpuS`, `${label}: CPU of the whole machine during the run`, run.machineCpuMs / 1000, 'core-s'));
       }
       if (isPoolRun(run)) figures.push(figure(`${prefix}.pool.waitSumS`, `${label}: sum of the jobs' waits for a container`, sumMs(run.jobs, 'waitMs') / 1000, 's'));
-      if (mode === 'perJob') {
+      if (mode === 'perJob' || mode === 'perJobLoopback') {
         const overheadMs = run.jobs.reduce((sum, job) => sum + ((job.totalMs ?? job.runMs) - job.runMs), 0);
-        figures.push(figure(`${prefix}.perJob.overheadSumS`, `${label}: sum of making and removing the containers`, overheadMs / 1000, 's'));
+        figures.push(figure(`${prefix}.${mode}.overheadSumS`, `${label}: sum of making and removing the containers`, overheadMs / 1000, 's'));
       }
     }
     figures.push(...ratios(prefix, runs, concurrency), ...containerCpu(prefix, runs, concurrency));
@@ -72,7 +73,7 @@ function containerCpu(prefix: string, runs: readonly ModeRun[], concurrency: num
   const host = find(runs, 'noContainer', concurrency);
   if (host?.machineCpuMs === undefined) return [];
   const figures: Figure[] = [];
-  for (const mode of ['pool', 'perJob'] as const) {
+  for (const mode of ['pool', 'perJob', 'perJobLoopback'] as const) {
     const run = find(runs, mode, concurrency);
     if (run?.machineCpuMs === undefined || run.jobs.length === 0) continue;
     const perJobMs = (run.machineCpuMs - host.machineCpuMs) / run.jobs.length;
@@ -84,6 +85,10 @@ function containerCpu(prefix: string, runs: readonly ModeRun[], concurrency: num
 function ratios(prefix: string, runs: readonly ModeRun[], concurrency: number): Figure[] {
   const wall = (mode: SuiteMode): number | undefined => find(runs, mode, concurrency)?.wallMs;
   const figures = [figure(`${prefix}.poolVsPerJob`, `${concurrency} at once: pool wall / container-per-job wall`, ratio(wall('pool'), wall('perJob')), 'x')];
+  if (wall('perJobLoopback') !== undefined) {
+    const label = `${concurrency} at once: pool wall / loopback-only container-per-job wall`;
+    figures.push(figure(`${prefix}.poolVsPerJobLoopback`, label, ratio(wall('pool'), wall('perJobLoopback')), 'x'));
+  }
   // The host runs at the first concurrency only.
   if (wall('noContainer') !== undefined) {
     figures.push(figure(`${prefix}.poolVsNoContainer`, `${concurrency} at once: pool wall / no-container wall`, ratio(wall('pool'), wall('noContainer')), 'x'));
@@ -109,7 +114,7 @@ export function realSuiteNotes(runs: readonly ModeRun[], context: RealSuiteConte
     `perJob: p-queue at the same concurrency; ${context.backend.perJobHow}; the wall time includes making and removing the containers.`,
     'noContainer: p-queue at the same concurrency; the same command as a host process (execa, a clean environment: PATH, HOME, LANG, TMPDIR set to a fresh directory), in its own process group; its run time is spawn to exit.',
     "Machine CPU: the busy time of all cores over each run, the pool's fill before its suite included, as the containers it makes are jobs' containers too (os.cpus(): every process, the tests, the engine and this harness); a container mode's CPU per job beyond the host's is its machine CPU minus the host run's, over the jobs. On cores the tests keep busy that CPU, not waiting, is what the wall time is made of.",
-    `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, and only at the first concurrency (the one it is compared at), the two container modes swapping places. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
+    `One unmeasured warm-up run of ${context.modules[0] ?? 'a module'} on the host and in a new container first. Then, at ${all.join(' and ')} jobs at once in turn, the modes in the order ${context.orders.map((order) => order.join(', ')).join('; then ')}: the host first as it touches no engine, and only at the first concurrency (the one it is compared at), the container modes in reverse order from one concurrency to the next. One run each: on 2 busy cores the wall times vary by several percent from run to run.`,
   ];
   const failures = runs.flatMap((run) => notPassed(run).map((job) => `${run.mode} at ${run.concurrency}: ${job.module} ${job.status}${job.reason === undefined ? '' : ` (${job.reason})`}`));
   if (failures.length === 0) notes.push(`All ${context.modules.length} modules passed in every mode at every concurrency.`);
@@ -123,19 +128,21 @@ function whereTimeGoes(runs: readonly ModeRun[], concurrency: number): string[] 
   const pool = find(runs, 'pool', concurrency);
   const host = find(runs, 'noContainer', concurrency);
   const perJob = find(runs, 'perJob', concurrency);
+  const perJobLoopback = find(runs, 'perJobLoopback', concurrency);
   const parts: string[] = [];
   if (pool !== undefined && isPoolRun(pool) && pool.bookkeepingMs.length > 0) {
     const bookkeeping = summarize(pool.bookkeepingMs);
     parts.push(`pool filled in ${Math.round(pool.fillMs)} ms; the scheduler's time per job outside the wait and the command p50 ${bookkeeping.p50.toFixed(0)} ms, max ${bookkeeping.max.toFixed(0)} ms`);
   }
-  for (const other of [pool, perJob]) {
+  for (const other of [pool, perJob, perJobLoopback]) {
     if (other === undefined || host === undefined) continue;
     const extra = pairedDifferencesMs(other, host);
     if (extra.length > 0) parts.push(`${other.mode} run time minus the host's, per module, p50 ${summarize(extra).p50.toFixed(0)} ms`);
   }
-  if (perJob !== undefined) {
-    const overhead = perJob.jobs.filter((job) => job.totalMs !== undefined).map((job) => (job.totalMs ?? 0) - job.runMs);
-    if (overhead.length > 0) parts.push(`perJob making and removing its container, per job, p50 ${summarize(overhead).p50.toFixed(0)} ms`);
+  for (const other of [perJob, perJobLoopback]) {
+    if (other === undefined) continue;
+    const overhead = other.jobs.filter((job) => job.totalMs !== undefined).map((job) => (job.totalMs ?? 0) - job.runMs);
+    if (overhead.length > 0) parts.push(`${other.mode} making and removing its container, per job, p50 ${summarize(overhead).p50.toFixed(0)} ms`);
   }
   return parts.length === 0 ? [] : [`At ${concurrency} at once: ${parts.join('; ')}.`];
 }

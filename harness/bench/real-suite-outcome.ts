@@ -1,6 +1,7 @@
 import type { CommandRun } from './real-suite-command.js';
 
-export const suiteModes = ['pool', 'perJob', 'noContainer'] as const;
+/** `perJobLoopback`: Docker only, a container per job made loopback-only as the pool makes its own. */
+export const suiteModes = ['pool', 'perJob', 'perJobLoopback', 'noContainer'] as const;
 export type SuiteMode = (typeof suiteModes)[number];
 
 /** One test module's run in one mode. */

@@ -27,10 +27,18 @@ export async function realSuitePart(run: Run): Promise<Measured> {
 
   const onHost = (module: string, jobSignal: AbortSignal): Promise<CommandRun> =>
     hostRun({ command: suiteCommand(module), env: hostEnv, cwd: hostDir, timeoutMs: suiteJobTimeoutMs, signal: jobSignal });
+  const runners: Partial<Record<SuiteMode, (module: string, jobSignal: AbortSignal) => Promise<CommandRun>>> = {
+    perJob: backend.runInNewContainer,
+    perJobLoopback: backend.runInNewLoopbackContainer,
+    noContainer: onHost,
+  };
   const measure = (mode: SuiteMode, concurrency: number): Promise<ModeRun | PoolModeRun> => {
     if (mode === 'pool') return runPoolMode(backend.poolFactory, { modules, concurrency, workers: run.options.workers, signal });
-    return runQueued(mode, modules, concurrency, mode === 'perJob' ? backend.runInNewContainer : onHost, signal);
+    const runner = runners[mode];
+    if (runner === undefined) throw new Error(`no ${mode} way on this engine`);
+    return runQueued(mode, modules, concurrency, runner, signal);
   };
+  const containerModes: SuiteMode[] = ['pool', 'perJob', ...(backend.runInNewLoopbackContainer === undefined ? [] : ['perJobLoopback' as const])];
 
   const runs: (ModeRun | PoolModeRun)[] = [];
   try {
@@ -40,7 +48,7 @@ export async function realSuitePart(run: Run): Promise<Measured> {
     await onHost(warmUp, signal);
     await backend.runInNewContainer(warmUp, signal);
     for (const [index, concurrency] of run.options.suiteConcurrency.entries()) {
-      for (const mode of modeOrder(index)) {
+      for (const mode of modeOrder(index, containerModes)) {
         progress(`  ${mode} at ${concurrency} at once, ${modules.length} modules`);
         const before = cpuTimes();
         const measured = await measure(mode, concurrency);
@@ -58,7 +66,7 @@ export async function realSuitePart(run: Run): Promise<Measured> {
       backend,
       modules,
       workers: run.options.workers,
-      orders: run.options.suiteConcurrency.map((_, index) => modeOrder(index)),
+      orders: run.options.suiteConcurrency.map((_, index) => modeOrder(index, containerModes)),
     }),
   };
 }
@@ -67,10 +75,10 @@ export async function realSuitePart(run: Run): Promise<Measured> {
  * The host runs only at the first concurrency (the cores, by default: the one the issue compares it at), and
  * first: it touches no engine, so nothing the containers leave behind (dockerd finishing removals) slows it.
  * At more jobs than cores the host adds nothing the first run did not tell, and would cost the bench half a
- * minute. The two container modes swap places from one concurrency to the next, so neither always runs right
- * after the other.
+ * minute. The container modes run in reverse order from one concurrency to the next, so none always runs right
+ * after another.
  */
-function modeOrder(index: number): SuiteMode[] {
-  if (index === 0) return ['noContainer', 'pool', 'perJob'];
-  return index % 2 === 0 ? ['pool', 'perJob'] : ['perJob', 'pool'];
+export function modeOrder(index: number, containerModes: readonly SuiteMode[]): SuiteMode[] {
+  const inTurn = index % 2 === 0 ? [...containerModes] : [...containerModes].reverse();
+  return index === 0 ? ['noContainer', ...inTurn] : inTurn;
 }

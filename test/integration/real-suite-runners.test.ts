@@ -69,6 +69,38 @@ test.serial('a container per job runs with no network, only loopback', async (t)
   t.is(run.stdout.trim(), 'lo');
 });
 
+test.serial('a loopback-only container per job: no engine network, only loopback, none mode\'s hosts file, and the same results', async (t) => {
+  const since = Math.floor(Date.now() / 1000);
+  const probe = ['/bin/sh', '-c', 'ls /sys/class/net; grep -c localhost /etc/hosts; echo "$GREETING"; echo err >&2; exit 3'];
+  const run = await dockerRunRm({ docker, image: engine.dockerImage, poolId, command: probe, env: { GREETING: 'hi' }, loopbackOnly: true, labels: { 'it.way': 'loopback' } });
+  t.like(run, { exitCode: 3, stdout: 'lo\n2\nhi\n', stderr: 'err\n', timedOut: false });
+  await dockerRunRm({ docker, image: engine.dockerImage, poolId, command: ['true'], labels: { 'it.way': 'engine' } });
+  t.deepEqual(await containersLeft(), []);
+
+  // The engine's network library connects a container it makes a sandbox for to the `none` network; it never
+  // sees a loopback-only one. The engine's way, run just after, is the check that the events say so.
+  const events = await engineEvents(since);
+  const idOf = (way: string): string | undefined => events.find((event) => event.Type === 'container' && event.Action === 'create' && event.Actor.Attributes['it.way'] === way)?.Actor.ID;
+  const connected = (id: string | undefined): boolean => events.some((event) => event.Type === 'network' && event.Action === 'connect' && event.Actor.Attributes['container'] === id);
+  t.truthy(idOf('loopback'));
+  t.false(connected(idOf('loopback')), 'no sandbox for the loopback-only container');
+  t.true(connected(idOf('engine')), "the engine's way is connected to the none network");
+});
+
+interface EngineEvent {
+  readonly Type: string;
+  readonly Action: string;
+  readonly Actor: { readonly ID: string; readonly Attributes: Record<string, string> };
+}
+
+/** The engine's events from `since` (seconds) to now. */
+async function engineEvents(since: number): Promise<EngineEvent[]> {
+  const stream = await docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1 });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as EngineEvent);
+}
+
 test.serial('a container per job past its timeout is killed, reported timed out, and removed', async (t) => {
   const run = await dockerRunRm({
     docker,

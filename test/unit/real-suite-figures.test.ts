@@ -1,5 +1,6 @@
 import test from 'ava';
 import { realSuiteFigures, realSuiteNotes } from '../../harness/bench/real-suite-figures.js';
+import { modeOrder } from '../../harness/bench/real-suite-part.js';
 import type { JobOutcome, ModeRun, SuiteMode } from '../../harness/bench/real-suite-outcome.js';
 import type { PoolModeRun } from '../../harness/bench/real-suite-pool.js';
 
@@ -83,4 +84,23 @@ test("the machine's CPU per run, and per job beyond the host's, where the host r
   t.is(figures.get('realSuite.c4.perJob.machineCpuS')?.value, 28);
   t.false(figures.has('realSuite.c4.pool.containerCpuPerJobMs'), 'no host run at 4 in this set');
   t.false([...values().keys()].some((key) => key.includes('machineCpu') || key.includes('containerCpu')), 'runs without the measure have no such figures');
+});
+
+test('a loopback-only container per job, where measured, has its figures, its overhead and the pool / it ratio', (t) => {
+  const loopback = modeRun('perJobLoopback', 2, 12_500, [passed('test_a', 1_200, { totalMs: 1_500 }), passed('test_b', 2_200, { totalMs: 2_400 })]);
+  const figures = new Map(realSuiteFigures([...runs, { ...loopback, machineCpuMs: 21_000 }, { ...runs[0]!, machineCpuMs: 20_000 }].filter((run, index) => !(index === 0))).map((entry) => [entry.key, entry.value]));
+  t.is(figures.get('realSuite.perJobLoopback.wallS'), 12.5);
+  t.is(figures.get('realSuite.c2.perJobLoopback.overheadSumS'), 0.5);
+  t.is(figures.get('realSuite.c2.poolVsPerJobLoopback'), 12 / 12.5);
+  t.is(figures.get('realSuite.c2.perJobLoopback.containerCpuPerJobMs'), 500);
+  t.false(figures.has('realSuite.c4.poolVsPerJobLoopback'), 'not measured at 4');
+  t.false(values().has('realSuite.c2.poolVsPerJobLoopback'), 'nor anywhere on an engine without it');
+  t.is(values().get('realSuite.perJobLoopback.wallS'), null, 'the headline says it was not measured');
+});
+
+test('the host runs first at the first concurrency only; the container modes reverse their order at each next one', (t) => {
+  const modes = ['pool', 'perJob', 'perJobLoopback'] as const;
+  t.deepEqual(modeOrder(0, modes), ['noContainer', 'pool', 'perJob', 'perJobLoopback']);
+  t.deepEqual(modeOrder(1, modes), ['perJobLoopback', 'perJob', 'pool']);
+  t.deepEqual(modeOrder(2, ['pool', 'perJob']), ['pool', 'perJob']);
 });

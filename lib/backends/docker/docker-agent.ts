@@ -17,7 +17,7 @@ export const agentReadyLine = 'warmpool-agent:ready';
 export const agentHostsFailedLine = 'warmpool-agent:hosts-failed';
 
 /** The /etc/hosts Docker bind-mounts into a container of network mode `none`, line by line. */
-const noneModeHosts = [
+const noneModeHostsLines = [
   '127.0.0.1\tlocalhost',
   '::1\tlocalhost ip6-localhost ip6-loopback',
   'fe00::0\tip6-localnet',
@@ -25,6 +25,9 @@ const noneModeHosts = [
   'ff02::1\tip6-allnodes',
   'ff02::2\tip6-allrouters',
 ];
+
+/** A shell command that writes those lines to /etc/hosts, /etc made if missing; it fails when the write does. */
+export const writeNoneModeHosts = `{ mkdir -p /etc && printf '%s\\n' ${noneModeHostsLines.map(shellQuote).join(' ')} >/etc/hosts; } 2>/dev/null`;
 
 /**
  * The agent of a loopback-only container (see docker-loopback.ts). Such a container gets no /etc/hosts from the
@@ -38,7 +41,7 @@ export const loopbackAgentCommand: readonly string[] = [
   '/bin/sh',
   '-c',
   agentScriptAfter([
-    `{ mkdir -p /etc && printf '%s\\n' ${noneModeHosts.map(shellQuote).join(' ')} >/etc/hosts; } 2>/dev/null || { echo ${agentHostsFailedLine}; exit 1; }`,
+    `${writeNoneModeHosts} || { echo ${agentHostsFailedLine}; exit 1; }`,
     `echo ${agentReadyLine}`,
   ]),
 ];
