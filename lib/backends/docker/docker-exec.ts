@@ -25,7 +25,8 @@ const killGroupCommand = [
 /** How long a kill may take before we give up on the process and just drop its stream. */
 const killGraceMs = 2_000;
 
-type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
+/** docker-modem's demultiplexer of an attach or exec stream (non-TTY) into stdout and stderr, which @types/dockerode leaves out. */
+export type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
 
 export function validateExecArguments(argv: unknown, options: ExecOptions): void {
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((part) => typeof part === 'string')) {

@@ -1,13 +1,12 @@
 import type Dockerode from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timedOutExitCode, type ExecOptions, type ExecResult } from '../../container.js';
 import { BackendError, ContainerDiedError, errorMessage } from '../../errors.js';
 import { agentInput } from '../agent-protocol.js';
 import { AgentOutput } from '../agent-output.js';
-import { validateExecArguments } from './docker-exec.js';
+import { validateExecArguments, type DemuxingModem } from './docker-exec.js';
 import { describeArgv, streamClosed, waitAtMost, waitForEnd } from '../exec-wait.js';
 
 /** How long a killed container may take to close its stream before we stop waiting for it. */
@@ -19,8 +18,6 @@ const outputGraceMs = 1_000;
  * after its last line, so this is milliseconds as a rule; the bound is for a container that does not stop.
  */
 const stopGraceMs = 2_000;
-
-type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
 
 /**
  * Runs `argv` through the agent, the container's main process (see docker-agent.ts): one attach, one write, and

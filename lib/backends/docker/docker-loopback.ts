@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { BackendError, ContainerNotReadyError, errorMessage } from '../../errors.js';
 import { streamClosed, waitForEnd } from '../exec-wait.js';
 import { agentHostsFailedLine, agentReadyLine } from './docker-agent.js';
+import type { DemuxingModem } from './docker-exec.js';
 
 /**
  * Loopback-only containers: how the factory makes the containers of network mode `none` that run its agent.
@@ -69,8 +70,6 @@ export async function startLoopbackContainer(
     stream.destroy();
   }
 }
-
-type DemuxingModem = { demuxStream(stream: Duplex, stdout: Writable, stderr: Writable): void };
 
 /** Collects stdout up to its first newline; `line` resolves with that line (without the newline). */
 class FirstLine {
