@@ -71,8 +71,11 @@ test('a container of network mode none with the agent has a network namespace of
     );
     t.regex(await shell(first, 'ip addr show lo'), /inet 127\.0\.0\.1\/8/);
     t.regex(await shell(first, 'ip link show lo'), /<LOOPBACK,UP/);
-    // Something listening on loopback answers: the interface works, not only shows up.
-    t.is(await shell(first, 'nc -l -p 4242 -e echo pong & sleep 0.2; nc 127.0.0.1 4242 </dev/null'), 'pong\n');
+    // Something listening on loopback answers: the interface works, not only shows up. The client tries again
+    // until the listener is up (5 s at most), as a busy machine may start it late.
+    const listenAndAsk =
+      'nc -l -p 4242 -e echo pong & for i in $(seq 100); do a=$(nc 127.0.0.1 4242 </dev/null 2>/dev/null); [ -n "$a" ] && { echo "$a"; exit 0; }; sleep 0.05; done; exit 1';
+    t.is(await shell(first, listenAndAsk), 'pong\n');
     t.is(await shell(first, 'cat /etc/hosts'), noneModeHosts, 'the agent wrote the hosts file network mode none mounts');
 
     const namespaces = [await shell(first, 'readlink /proc/1/ns/net'), await shell(second, 'readlink /proc/1/ns/net')].map((ns) => ns.trim());
