@@ -67,6 +67,10 @@ test('an agent that could not write /etc/hosts, or that printed something else, 
     instanceOf: ContainerNotReadyError,
     message: /its agent printed "sh: oops" instead of its ready line/,
   });
+  await t.throwsAsync(startLoopbackContainer(fakeContainer({ lines: ['closed'] }).engine, container, options()), {
+    instanceOf: ContainerNotReadyError,
+    message: /its agent printed "closed" instead of its ready line/,
+  }, 'output that spells one of the outcomes is still output');
 });
 
 test('an agent that says nothing fails at the readiness deadline; an abort rejects with its reason', async (t) => {

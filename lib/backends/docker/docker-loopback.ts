@@ -59,13 +59,19 @@ export async function startLoopbackContainer(
     } catch (error) {
       throw new BackendError(`Starting container ${container.name} failed: ${errorMessage(error)}`, { cause: error });
     }
-    const outcome = await waitForEnd(Promise.race([said.line, closed.then(() => 'closed' as const)]), timeoutMs, signal);
+    // The line is kept apart from the race's own outcomes, so no output can pass for one of them.
+    let line: string | undefined;
+    const outcome = await waitForEnd(
+      Promise.race([said.line.then((first) => ((line = first), 'said' as const)), closed.then(() => 'closed' as const)]),
+      timeoutMs,
+      signal,
+    );
     if (outcome === 'aborted') throw signal.reason;
-    if (outcome === agentReadyLine) return 'ready';
     if (outcome === 'closed') return 'stopped';
-    if (outcome === agentHostsFailedLine) throw new ContainerNotReadyError(`Container ${container.name}: its agent could not write /etc/hosts`);
     if (outcome === 'timedOut') throw new ContainerNotReadyError(`Container ${container.name}: its agent did not say it was ready within ${timeoutMs} ms`);
-    throw new ContainerNotReadyError(`Container ${container.name}: its agent printed ${JSON.stringify(outcome.slice(0, 200))} instead of its ready line`);
+    if (line === agentReadyLine) return 'ready';
+    if (line === agentHostsFailedLine) throw new ContainerNotReadyError(`Container ${container.name}: its agent could not write /etc/hosts`);
+    throw new ContainerNotReadyError(`Container ${container.name}: its agent printed ${JSON.stringify((line ?? '').slice(0, 200))} instead of its ready line`);
   } finally {
     stream.destroy();
   }
